@@ -137,7 +137,8 @@ ranova_table <- function(m) {
 icc_r2 <- function(m) {
   ic <- tryCatch(suppressWarnings(performance::icc(m)), error = function(e) NULL)
   r2 <- tryCatch(suppressWarnings(performance::r2_nakagawa(m)), error = function(e) NULL)
-  g <- function(x, k) if (is.null(x) || is.null(x[[k]])) NA_real_ else num(x[[k]])
+  # performance returns NA (or drops the element) for a singular fit
+  g <- function(x, k) if (is.null(x) || !(k %in% names(x))) NA_real_ else num(x[[k]])
   list(
     icc = list(adjusted = g(ic, "ICC_adjusted"), unadjusted = g(ic, "ICC_unadjusted")),
     r2_nakagawa = list(marginal = g(r2, "R2_marginal"), conditional = g(r2, "R2_conditional"))
