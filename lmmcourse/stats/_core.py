@@ -113,12 +113,10 @@ def validate_result(result):
             f"{_describe(result)}.{hint}"
         )
     if not getattr(inner, "converged", False):
-        hist = getattr(inner, "mle_retvals", None) or {}
-        detail = hist.get("message") or hist.get("warnflag") or ""
-        detail = f" Optimiser message: {detail}." if detail else ""
+        detail = _nonconvergence_detail(inner)
         raise RuntimeError(
             "the mixed model did not converge (result.converged is False), so its estimates and "
-            f"any test built on them are unreliable.{detail} statsmodels tries the optimisers in "
+            f"any test built on them are unreliable{detail}. statsmodels tries the optimisers in "
             "fit(method=...) in turn (default ['bfgs', 'lbfgs', 'cg']). Try another method= "
             "(e.g. method=['lbfgs'] or ['powell', 'lbfgs']), raise maxiter=, or rescale the "
             "response and covariates (centre them; express them in units that give variances "
@@ -132,19 +130,39 @@ def validate_result(result):
         )
     if _is_issue_10239(inner):
         arr = model_arrays(result, _validated=True)
-        zeros = [name for name, b in inner.fe_params.items() if b == 0.0]
-        fixed = ", ".join(f"{n} = {arr.beta[list(arr.fe_names).index(n)]:.6g}" for n in zeros)
+        fe = np.asarray(inner.fe_params, dtype=float)
+        zeros = [n for n, b in zip(arr.fe_names, fe, strict=True) if b == 0.0]
+        fixed = ", ".join(f"{n} = {b:.6g}" for n, b in zip(arr.fe_names, arr.beta, strict=True))
         warnings.warn(
             "statsmodels returned fixed effects of exactly 0.0 for "
             f"{', '.join(zeros)} (statsmodels issue 10239): a random-effect variance collapsed to "
-            "zero and statsmodels then drops the cluster-level information. The correct GLS "
-            f"estimates at this fit are {fixed}; lmmcourse.stats uses those, but "
-            "result.fe_params and result.summary() are wrong. Consider dropping the degenerate "
-            "random effect and refitting.",
+            "zero and statsmodels then discarded the between-cluster information, so the other "
+            "coefficients are off too. The GLS estimates at this fit are "
+            f"{fixed}; lmmcourse.stats uses those, but result.fe_params and result.summary() are "
+            "wrong. Drop the degenerate random effect and refit (or fit with another method=).",
             ZeroFixedEffectWarning,
             stacklevel=2,
         )
     return inner
+
+
+def _nonconvergence_detail(inner):
+    """Recreate statsmodels' ConvergenceWarning text (|gradient| at the estimate) if possible."""
+    parts = []
+    retvals = getattr(inner, "mle_retvals", None) or {}
+    if retvals.get("message"):
+        parts.append(f"optimiser message: {retvals['message']}")
+    try:
+        model = inner.model
+        packed = inner.params_object.get_packed(use_sqrt=model.use_sqrt, has_fe=False)
+        grad = float(np.sqrt(np.sum(np.asarray(model.score(packed)) ** 2)))
+        parts.append(
+            f"statsmodels warned 'Gradient optimization failed, |grad| = {grad:f}' after the "
+            "last optimiser it tried"
+        )
+    except Exception:  # the detail is a courtesy; never mask the real error
+        pass
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _is_issue_10239(inner):
@@ -391,7 +409,13 @@ def model_arrays(result, _validated=False):
     var_params.append(("sigma2_e", np.zeros((k, k))))
     beta = np.asarray(inner.fe_params, dtype=float).copy()
     if _is_issue_10239(inner):
-        beta = _gls_beta(y, X, Z, G, sigma2)
+        # statsmodels' fe_params and scale are both wrong; the relative covariance is what the
+        # optimiser found. Redo the profiled GLS step: beta, then scale = r'V_rel^-1 r / (n - p).
+        rel = G / sigma2
+        beta, quad = _gls_beta(y, X, Z, rel)
+        n, p = len(endog), exog.shape[1]
+        sigma2 = float(quad / (n - p if inner.reml else n))
+        G = rel * sigma2
     return ModelArrays(
         y=y, X=X, Z=Z, groups=list(model.group_labels), G=G, sigma2=sigma2, beta=beta,
         fe_names=list(model.exog_names), re_names=_component_names(inner),
@@ -399,16 +423,21 @@ def model_arrays(result, _validated=False):
     )
 
 
-def _gls_beta(y, X, Z, G, sigma2):
-    """GLS fixed effects at given (possibly singular) G, sigma2, cluster by cluster."""
+def _gls_beta(y, X, Z, rel):
+    """GLS fixed effects for V_g = Z_g rel Z_g' + I (rel may be singular), and r'V^-1 r."""
     p = X[0].shape[1]
     xtvx = np.zeros((p, p))
     xtvy = np.zeros(p)
+    chols = []
     for yg, Xg, Zg in zip(y, X, Z, strict=True):
-        Vg = Zg @ G @ Zg.T + sigma2 * np.eye(len(yg))
-        c = np.linalg.cholesky(Vg)
+        c = np.linalg.cholesky(Zg @ rel @ Zg.T + np.eye(len(yg)))
+        chols.append(c)
         Xs = np.linalg.solve(c, Xg)
-        ys = np.linalg.solve(c, yg)
         xtvx += Xs.T @ Xs
-        xtvy += Xs.T @ ys
-    return np.linalg.solve(xtvx, xtvy)
+        xtvy += Xs.T @ np.linalg.solve(c, yg)
+    beta = np.linalg.solve(xtvx, xtvy)
+    quad = 0.0
+    for yg, Xg, c in zip(y, X, chols, strict=True):
+        rs = np.linalg.solve(c, yg - Xg @ beta)
+        quad += rs @ rs
+    return beta, quad
