@@ -77,7 +77,8 @@ def validate_result(result):
     Returns
     -------
     MixedLMResults
-        The unwrapped results object.
+        The bare results object behind statsmodels' wrapper (``result._results``): the same
+        estimates, with ``fe_params`` and ``cov_re`` as plain arrays.
 
     Raises
     ------
@@ -388,7 +389,9 @@ def model_arrays(result, _validated=False):
         only) or ``sigma2_u0, sigma_u01, sigma2_u1, ...`` (lower triangle of ``G`` row by row),
         then ``sigma2_e``.
     """
-    inner = _unwrap(result) if _validated else validate_result(result)
+    if not _validated:
+        validate_result(result)
+    inner = _unwrap(result)
     model = inner.model
     endog = np.asarray(model.endog, dtype=float)
     exog = np.asarray(model.exog, dtype=float)
