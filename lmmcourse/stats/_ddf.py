@@ -359,6 +359,15 @@ def satterthwaite(result):
         If a random-effect component is singular (see :func:`singular_components`); the table is
         still returned.
 
+    Notes
+    -----
+    The df are only as good as the optimum they are computed at. Near a boundary (a random
+    slope with variance close to 0) the REML surface is flat: two fits whose log-likelihoods
+    agree to 1e-7 can give df differing by 1e-3 for the coefficient of the slope variable.
+    statsmodels' default optimisers also sometimes stop at a lower log-likelihood there; fit
+    such models with :func:`lmmcourse.stats.fit_tight` to reproduce lmerTest. At lme4's exact
+    estimates this function reproduces lmerTest to about 1e-7.
+
     References
     ----------
     Satterthwaite (1946), *Biometrics Bulletin* 2:110-114. Kuznetsova, Brockhoff & Christensen
