@@ -87,13 +87,18 @@ def _fit_tight(md, reml):
     return fit_tight(md, reml=reml)
 
 
+# random-slope clinic models sit at the boundary: they need fit_tight (a few seconds each)
+SLOW_FITS = {("phaa_clinics", "m3"), ("phaa_clinics", "m3_text")}
+
+
 def _cases():
     out = []
     for dataset in ["sleepstudy", "dyestuff", "orthodont", "kr_bench", "phaa_clinics"]:
         if not (REF / f"{dataset}.json").exists():
             continue
         for model in _load(dataset)["models"]:
-            out.append(pytest.param(dataset, model, id=f"{dataset}-{model}"))
+            marks = [pytest.mark.slow] if (dataset, model) in SLOW_FITS else []
+            out.append(pytest.param(dataset, model, id=f"{dataset}-{model}", marks=marks))
     return out
 
 
@@ -151,7 +156,9 @@ def _contest_cases():
     out = []
     for dataset, model in (case.values for case in CASES):
         for i, con in enumerate(_load(dataset)["models"][model].get("contests", [])):
-            out.append(pytest.param(dataset, model, i, id=f"{dataset}-{model}-{con['name']}"))
+            marks = [pytest.mark.slow] if (dataset, model) in SLOW_FITS else []
+            out.append(pytest.param(dataset, model, i, id=f"{dataset}-{model}-{con['name']}",
+                                    marks=marks))
     return out
 
 
