@@ -361,8 +361,9 @@ class VarianceExplorer(LessonWidget):
         self.readouts = {"icc": W.Label(), "shrinkage": W.Label()}
         self.readouts["icc"].add_class("lmm-readout-icc")
         self.readouts["shrinkage"].add_class("lmm-readout-shrinkage")
-        self.readout = W.HBox([self.readouts["icc"], W.Label("|"), self.readouts["shrinkage"]],
-                              layout=W.Layout(gap="12px"))
+        for lab in self.readouts.values():
+            lab.layout = W.Layout(margin="0 16px 0 0")
+        self.readout = W.HBox([self.readouts["icc"], self.readouts["shrinkage"]])
         self.readout.add_class("lmm-readout")
         self.image = _image_widget()
         self.caption = _caption_widget()
@@ -703,7 +704,8 @@ class Story(LessonWidget):
         self.back_button.on_click(lambda _b: self.go(self.scene - 1))
         self.next_button.on_click(lambda _b: self.go(self.scene + 1))
         nav = W.HBox([self.back_button, self.counter, self.next_button],
-                     layout=W.Layout(align_items="center", gap="12px"))
+                     layout=W.Layout(align_items="center", justify_content="flex-start"))
+        self.counter.layout = W.Layout(margin="0 12px")
         super().__init__([nav, self.image, self.caption])
         self.add_class("lmm-story")
         self.go(1)
@@ -857,9 +859,9 @@ class Story(LessonWidget):
             g = p.idxmax()
             return (
                 "Partial pooling of the slopes. Circles are each classroom's own least-squares "
-                "slope (no pooling), diamonds the mixed model's slope, and the arrows show the "
-                "pull toward the average slope (dashed line). The dotted line is the one pooled "
-                f"line of scene 1 (complete pooling). Classroom {g}, with only "
+                "slope (no pooling), diamonds the mixed model's slope; the arrows show how far "
+                "each moves, overall toward the average slope (dashed line). The dotted line is "
+                f"the one pooled line of scene 1 (complete pooling). Classroom {g}, with only "
                 f"{int(f.no_pooling.loc[g, 'n'])} pupils, moves most: from "
                 f"{f.no_pooling.loc[g, 'slope']:.2f} to {f.slopes.loc[g, 'slope']:.2f}."
             )
