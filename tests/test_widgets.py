@@ -318,3 +318,17 @@ def test_executed_notebook_stores_static_images(tmp_path):
     png = base64.b64decode(outs[0][0].data["image/png"])
     assert png.startswith(b"\x89PNG")
     assert "0.96" in outs[0][0].data["text/plain"]
+
+
+def test_caterpillar_switch_with_fitted_results():
+    import statsmodels.formula.api as smf
+
+    df = pd.read_csv(REF / "data" / "Dyestuff.csv")
+    res = smf.mixedlm("Yield ~ 1", df, groups=df["Batch"]).fit(reml=True)
+    w = widgets.caterpillar_switch({"m0": res}, units="g")
+    ref = pd.DataFrame(json.loads((REF / "dyestuff.json").read_text())["models"]["m0"]["ranef"])
+    (pts,) = [ln for ln in w.axes[0].get_lines() if ln.get_marker() == "o"]
+    np.testing.assert_allclose(pts.get_xdata(), ref.sort_values("blup")["blup"], rtol=1e-3,
+                               atol=1e-2)
+    with pytest.raises(ValueError, match="non-empty"):
+        widgets.caterpillar_switch({})
