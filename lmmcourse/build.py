@@ -41,6 +41,7 @@ NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()")
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
                     re.S | re.M)
@@ -78,6 +79,11 @@ def clean_notebook(nb, keep_nbgrader=True, keep_outputs=False):
                 for out in cell.outputs:
                     if "execution_count" in out:
                         out["execution_count"] = None
+                    # a stored widget view shows "model not found" once the kernel is gone: keep only
+                    # the static image/HTML fallback that every lmmcourse widget also provides
+                    data = out.get("data", {})
+                    if WIDGET_VIEW in data and len(data) > 1:
+                        del data[WIDGET_VIEW]
     return nb
 
 
