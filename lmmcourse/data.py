@@ -3,15 +3,13 @@
 Every CSV in ``data/`` is written by a generator in this module (``python -m lmmcourse.data`` or
 ``make data``); nothing in ``data/`` is edited by hand, and all of the data are synthetic.
 
-=========================  =====================  ======================  =================
-file                       simulator              loader                  used for
-=========================  =====================  ======================  =================
-``phaa_clinics.csv``       :func:`simulate_clinics`  :func:`load_clinics`  worked example (SBP)
-``milk_herds.csv``         :func:`simulate_herds`    :func:`load_herds`    ICC example
-``multicentre_trial.csv``  :func:`simulate_trial`    :func:`load_trial`    random slopes
-``classrooms.csv``         :func:`simulate_classrooms`  :func:`load_classrooms`  interactive story
-``hospital_costs.csv``     :func:`simulate_costs`    :func:`load_costs`    Box-Cox
-=========================  =====================  ======================  =================
+- ``phaa_clinics.csv``: :func:`simulate_clinics` / :func:`load_clinics` (worked example, SBP)
+- ``milk_herds.csv``: :func:`simulate_herds` / :func:`load_herds` (ICC example)
+- ``multicentre_trial.csv``: :func:`simulate_trial` / :func:`load_trial` (random slopes)
+- ``classrooms.csv``: :func:`simulate_classrooms` / :func:`load_classrooms` (interactive story)
+- ``hospital_costs.csv``: :func:`simulate_costs` / :func:`load_costs` (Box-Cox)
+
+The codebook (units, ranges, true values, seeds) is ``data/README.md``.
 
 Loaders find a file with one rule (see :func:`data_path`): the folder in the environment variable
 ``LMMCOURSE_DATA`` if set; else ``data/<file>`` in the current directory or one of its parents;
