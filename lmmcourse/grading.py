@@ -254,27 +254,27 @@ def check(qid, value, bank=None):
     return correct
 
 
+def score(namespace, prefix="qf_", bank=None):
+    """Number of correct answers among the questions whose id starts with ``prefix``, and their count."""
+    bank = bank or load_bank()
+    ids = [q for q in bank["questions"] if q.startswith(prefix)]
+    right = sum(bool(_evaluate(q, namespace.get(q), bank["questions"][q], namespace)[0]) for q in ids)
+    return right, len(ids)
+
+
 def completion_message(namespace=None, prefix="qf_", bank=None):
-    """Count the correct final-assessment answers in ``namespace`` and congratulate a perfect score.
+    """Print how many final-assessment answers in ``namespace`` are right; congratulate 15 of 15.
 
     Works in every edition; an unanswered question counts as not correct and nothing is raised.
     """
-    bank = bank or load_bank()
     namespace = namespace if namespace is not None else _caller_namespace()
-    ids = sorted((q for q in bank["questions"] if q.startswith(prefix)),
-                 key=lambda q: int(re.sub(r"\D", "", q) or 0))
-    right = 0
-    for qid in ids:
-        correct, _ = _evaluate(qid, namespace.get(qid), bank["questions"][qid], namespace)
-        right += bool(correct)
-    total = len(ids)
+    right, total = score(namespace, prefix, bank)
     if total and right == total:
         print(f"{right} of {total} correct. Congratulations: you have completed the lesson "
               "'Mixed Models for Continuous Data'!")
     else:
         print(f"{right} of {total} correct so far. Revisit the questions marked ✗ above; "
               "all of them right completes the lesson.")
-    return right, total
 
 
 # ----------------------------------------------------------------------------- reflections

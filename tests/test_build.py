@@ -130,3 +130,13 @@ def test_broken_master_gives_clear_error(tmp_path):
     nbformat.write(nb, path)
     with pytest.raises(build.BuildError, match="must be named test_<answer variable>"):
         build.build(tmp_path, run_solutions=False, log=lambda *_: None)
+
+
+def test_completion_message_counts_and_congratulates(built, capsys):
+    bank = json.loads(_text(built / "lmmcourse" / "feedback_bank.json"))
+    grading.completion_message({"q9_1": "c"}, prefix="q9_", bank=bank)
+    assert "0 of 1 correct so far" in capsys.readouterr().out
+    grading.completion_message({"q9_1": " B "}, prefix="q9_", bank=bank)
+    assert "1 of 1 correct. Congratulations" in capsys.readouterr().out
+    grading.completion_message({}, prefix="q9_", bank=bank)
+    assert "0 of 1" in capsys.readouterr().out
