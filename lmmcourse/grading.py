@@ -254,10 +254,14 @@ def check(qid, value, bank=None):
     return correct
 
 
+def _ids(prefix, bank=None):
+    return [q for q in (bank or load_bank())["questions"] if q.startswith(prefix)]
+
+
 def score(namespace, prefix="qf_", bank=None):
     """Number of correct answers among the questions whose id starts with ``prefix``, and their count."""
     bank = bank or load_bank()
-    ids = [q for q in bank["questions"] if q.startswith(prefix)]
+    ids = _ids(prefix, bank)
     right = sum(bool(_evaluate(q, namespace.get(q), bank["questions"][q], namespace)[0]) for q in ids)
     return right, len(ids)
 
@@ -272,6 +276,8 @@ def completion_message(namespace=None, prefix="qf_", bank=None):
     if total and right == total:
         print(f"{right} of {total} correct. Congratulations: you have completed the lesson "
               "'Mixed Models for Continuous Data'!")
+    elif not any(namespace.get(q) is not None for q in _ids(prefix, bank)):
+        print(f"No answers yet: answer the {total} questions above, then run this cell again.")
     else:
         print(f"{right} of {total} correct so far. Revisit the questions marked ✗ above; "
               "all of them right completes the lesson.")
