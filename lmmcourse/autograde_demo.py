@@ -1,0 +1,689 @@
+"""Autograding demonstration: release, submit, autograde, give feedback and export grades for a mock class.
+
+``python -m lmmcourse.autograde_demo`` (``make autograde-demo``) builds a throw-away nbgrader course in
+``autograde-demo/`` (wiped first; git-ignored) from the masters in ``source/``, and for every assignment:
+
+1. runs ``nbgrader generate_assignment`` (which also records the assignment in the gradebook);
+2. writes synthetic submissions under ``submitted/<student>/<assignment>/``, made from the student version
+   by filling the answer cells programmatically (see :data:`SCENARIOS`): a perfect one, a blank one, one
+   right on half of the autograded points, and nine broken ones (deleted answer or test cell, edited test
+   cells, a cell that raises, an infinite loop, an answer of the wrong type, a renamed notebook, a notebook
+   that is not valid JSON);
+3. autogrades **one student at a time**, so a submission that breaks nbgrader cannot take the rest of the
+   class with it, and records what went wrong for each student;
+4. runs ``generate_feedback`` and exports the gradebook to ``grades.csv`` (``nbgrader export``);
+5. prints a summary: student, assignment, autograded score, maximum, the score the scenario should get
+   (computed from the nbgrader metadata of the master, never typed), and notes.
+
+The exit code is 0 when every scenario got the score (or the reported error) it should, else 1.
+
+The answer key of the synthetic students is read from the masters (the solution regions and the ``key=``
+of each hidden ``grade_choice``), which only the instructor has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_COURSE = ROOT / "autograde-demo"
+COURSE_ID = "lmm-continuous"
+SOLUTION_BLOCK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*$\n?", re.M)
+HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
+                          re.S | re.M)
+WRONG_NUMBER = 123456789.0  # an answer no question of the lesson has
+CRASH_LINE = 'raise RuntimeError("simulated crash in a student\'s cell")'
+LOOP_LINES = "while True:  # simulated infinite loop\n    pass"
+#: (student id, what the submission is). The order is the order of grading.
+SCENARIOS = (
+    ("perfect", "every answer right"),
+    ("blank", "the student version submitted unchanged"),
+    ("half", "right on half of the autograded points, wrong (right type) on the rest"),
+    ("no_answer_cell", "the answer cell of one question deleted"),
+    ("no_test_cell", "the test cell of one question deleted (nbgrader restores it)"),
+    ("edited_tests", "every test cell replaced by `pass`, one answer wrong (nbgrader restores the tests)"),
+    ("raises", "an answer cell that raises before setting the answer"),
+    ("infinite_loop", "an answer cell stuck in `while True: pass` (stopped by the cell timeout)"),
+    ("wrong_type", "an answer of the wrong type (3 instead of a letter)"),
+    ("renamed", "the notebook submitted under another name"),
+    ("bad_json", "a notebook file that is not valid JSON"),
+)
+
+
+# ----------------------------------------------------------------------------- answer key from a master
+@dataclass
+class Question:
+    """One autograded test cell of a master and the answer cell it checks."""
+
+    answer_id: str
+    test_id: str
+    points: float
+    kind: str  # "choice", "number" or "other"
+    key: str | None = None
+    options: tuple[str, ...] = ()
+
+    def wrong_answer(self) -> str | None:
+        """Code for the answer cell that gives a wrong answer of the right type (None: leave the stub)."""
+        if self.kind == "choice":
+            wrong = next(o for o in self.options if o != self.key)
+            return f"{self.answer_id} = {wrong!r}"
+        if self.kind == "number":
+            return f"{self.answer_id} = {WRONG_NUMBER!r}"
+        return None
+
+    def wrong_type_answer(self) -> str:
+        """Code for the answer cell that gives an answer of the wrong type."""
+        return f'{self.answer_id} = {"3" if self.kind != "number" else repr("b")}'
+
+
+@dataclass
+class AssignmentKey:
+    """What the synthetic students need to know about one master: its questions and solutions."""
+
+    assignment: str
+    notebook: str  # file name, e.g. "section1_linear_mixed_model.ipynb"
+    questions: list[Question]
+    solutions: dict[str, str]  # grade_id of every solution cell -> its source with the solution unwrapped
+    manual_points: float
+
+    @property
+    def auto_points(self) -> float:
+        return sum(q.points for q in self.questions)
+
+    def target(self) -> Question:
+        """The question the broken scenarios break: the first multiple-choice one (else the first)."""
+        if not self.questions:
+            raise ValueError(f"{self.notebook}: no autograded test cell, nothing to demonstrate")
+        return next((q for q in self.questions if q.kind == "choice"), self.questions[0])
+
+    def half(self) -> list[Question]:
+        """Questions answered right by the "half" student: points summing to half the total if possible.
+
+        A subset-sum over the points of the test cells; when half cannot be reached exactly (an odd total
+        of whole points), the largest sum below half.
+        """
+        goal = self.auto_points / 2
+        reachable: dict[float, list[int]] = {0.0: []}
+        for i, q in enumerate(self.questions):
+            for total, idx in list(reachable.items()):
+                new = total + q.points
+                if new <= goal + 1e-9 and new not in reachable:
+                    reachable[new] = idx + [i]
+        best = max(reachable)
+        return [self.questions[i] for i in reachable[best]]
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _choice_call(code: str):
+    """``(key, options)`` of the ``grade_choice(...)`` call in hidden-test code, or None."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "grade_choice":
+            kwargs = {k.arg: k.value for k in node.keywords}
+            try:
+                key = ast.literal_eval(kwargs["key"])
+                options = tuple(ast.literal_eval(kwargs["options"])) if "options" in kwargs \
+                    else ("a", "b", "c", "d")
+            except (KeyError, ValueError):
+                return None
+            return key, options
+    return None
+
+
+def analyse_master(path: Path) -> AssignmentKey:
+    """Read the questions, points, keys and solutions of one master notebook.
+
+    Parameters
+    ----------
+    path : Path
+        ``source/<assignment>/<notebook>.ipynb``.
+
+    Returns
+    -------
+    AssignmentKey
+    """
+    nb = nbformat.read(path, as_version=4)
+    questions, solutions, manual = [], {}, 0.0
+    for cell in nb.cells:
+        meta = _nbgrader(cell)
+        gid = meta.get("grade_id")
+        if not gid:
+            continue
+        if meta.get("solution") and cell.cell_type == "code":
+            solutions[gid] = SOLUTION_BLOCK.sub("", cell.source).rstrip()
+        if meta.get("grade") and meta.get("solution"):
+            manual += float(meta.get("points", 0))
+        elif meta.get("grade") and cell.cell_type == "code":
+            answer = gid[len("test_"):] if gid.startswith("test_") else gid
+            hidden = "".join(HIDDEN_BLOCK.findall(cell.source))
+            parsed = _choice_call(hidden)
+            if parsed:
+                kind, (key, options) = "choice", parsed
+            elif re.search(r'kind\s*=\s*"number"', cell.source):
+                kind, key, options = "number", None, ()
+            else:
+                kind, key, options = "other", None, ()
+            questions.append(Question(answer, gid, float(meta.get("points", 0)), kind, key, options))
+    return AssignmentKey(path.parent.name, path.name, questions, solutions, manual)
+
+
+# ----------------------------------------------------------------------------- synthetic submissions
+@dataclass
+class Expected:
+    """What a scenario should get: an autograded score, or a reported error (``score=None``)."""
+
+    score: float | None
+    why: str
+
+
+def _cells_by_id(nb) -> dict[str, int]:
+    return {_nbgrader(c)["grade_id"]: i for i, c in enumerate(nb.cells) if _nbgrader(c).get("grade_id")}
+
+
+def _fill(nb, key: AssignmentKey, right: set[str] | None = None):
+    """Fill every solution code cell with the master's solution; answers not in ``right`` are wrong.
+
+    ``right=None`` means every answer right.
+    """
+    by_answer = {q.answer_id: q for q in key.questions}
+    for cell in nb.cells:
+        meta = _nbgrader(cell)
+        gid = meta.get("grade_id")
+        if cell.cell_type == "code" and meta.get("solution") and gid in key.solutions:
+            q = by_answer.get(gid)
+            if q is not None and right is not None and gid not in right:
+                wrong = q.wrong_answer()
+                cell.source = key.solutions[gid] + ("\n" + wrong if wrong else "\n" + f"{gid} = None")
+            else:
+                cell.source = key.solutions[gid]
+    return nb
+
+
+def _fill_reflections(nb, master_path: Path):
+    """Copy the master's manually graded answers in (so that they need grading, like a real answer)."""
+    master = nbformat.read(master_path, as_version=4)
+    texts = {_nbgrader(c)["grade_id"]: c.source for c in master.cells
+             if _nbgrader(c).get("grade") and _nbgrader(c).get("solution") and c.cell_type == "markdown"}
+    for cell in nb.cells:
+        gid = _nbgrader(cell).get("grade_id")
+        if gid in texts:
+            cell.source = SOLUTION_BLOCK.sub("", texts[gid]).strip()
+    return nb
+
+
+def make_submissions(course: Path, key: AssignmentKey, scenarios=SCENARIOS) -> dict[str, Expected]:
+    """Write one submission per scenario under ``course/submitted/<student>/<assignment>/``.
+
+    Returns
+    -------
+    dict
+        student id -> :class:`Expected` (the autograded score computed from the master's metadata).
+    """
+    release = nbformat.read(course / "release" / key.assignment / key.notebook, as_version=4)
+    master = course / "source" / key.assignment / key.notebook
+    total, target = key.auto_points, key.target()
+    expected: dict[str, Expected] = {}
+    for student, _ in scenarios:
+        folder = course / "submitted" / student / key.assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        nb = copy.deepcopy(release)
+        name = key.notebook
+        if student == "blank":
+            expected[student] = Expected(0.0, "nothing answered")
+        else:
+            _fill_reflections(nb, master)
+            if student == "half":
+                right = key.half()
+                _fill(nb, key, {q.answer_id for q in right})
+                got = sum(q.points for q in right)
+                expected[student] = Expected(got, f"right on {', '.join(q.answer_id for q in right)}")
+            elif student == "edited_tests":
+                _fill(nb, key, {q.answer_id for q in key.questions} - {target.answer_id})
+                for cell in nb.cells:
+                    meta = _nbgrader(cell)
+                    if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
+                        cell.source = "# the student edited this test\npass"
+                expected[student] = Expected(total - target.points,
+                                             f"tests restored; {target.answer_id} wrong")
+            else:
+                _fill(nb, key)
+                ids = _cells_by_id(nb)
+                lost = Expected(total - target.points, f"{target.answer_id} lost")
+                if student == "perfect":
+                    expected[student] = Expected(total, "all right")
+                elif student == "no_answer_cell":
+                    del nb.cells[ids[target.answer_id]]
+                    expected[student] = lost
+                elif student == "no_test_cell":
+                    del nb.cells[ids[target.test_id]]
+                    expected[student] = Expected(total, f"test {target.test_id} restored by nbgrader")
+                elif student == "raises":
+                    cell = nb.cells[ids[target.answer_id]]
+                    cell.source = CRASH_LINE + "\n" + cell.source
+                    expected[student] = lost
+                elif student == "infinite_loop":
+                    cell = nb.cells[ids[target.answer_id]]
+                    cell.source = LOOP_LINES + "\n" + cell.source
+                    expected[student] = lost
+                elif student == "wrong_type":
+                    nb.cells[ids[target.answer_id]].source = target.wrong_type_answer()
+                    expected[student] = lost
+                elif student == "renamed":
+                    name = Path(key.notebook).stem + "-Copy1.ipynb"
+                    expected[student] = Expected(None, f"notebook {key.notebook} missing")
+                elif student == "bad_json":
+                    expected[student] = Expected(None, "not valid JSON")
+                else:
+                    raise ValueError(f"unknown scenario {student!r}")
+        text = nbformat.writes(nb)
+        if student == "bad_json":
+            text = text[: len(text) // 2]
+        (folder / name).write_text(text, encoding="utf-8")
+    return expected
+
+
+# ----------------------------------------------------------------------------- course and nbgrader
+def write_config(course: Path, timeout: int = 60, template: Path = ROOT / "nbgrader_config.py") -> Path:
+    """Write ``course/nbgrader_config.py``: the course's own config, with this folder as root.
+
+    ``timeout`` (seconds per cell) overrides the course's 60 s, e.g. for fast tests.
+    """
+    text = template.read_text(encoding="utf-8") if template.exists() else "c = get_config()  # noqa: F821\n"
+    text += ("\n# --- written by lmmcourse.autograde_demo for a throw-away course\n"
+             f"c.CourseDirectory.root = {str(course.resolve())!r}\n"
+             f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
+             f"c.Execute.timeout = {int(timeout)}\n"
+             f"c.ExecutePreprocessor.timeout = {int(timeout)}\n"
+             "c.Execute.interrupt_on_timeout = True\n"
+             "c.OverwriteCells.add_missing_cells = True\n")
+    path = course / "nbgrader_config.py"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def make_course(course: Path, source: Path = ROOT / "source", assignments=None, data: Path = ROOT / "data",
+                timeout: int = 60) -> list[str]:
+    """Wipe ``course`` and copy the masters (``source/``), ``data/`` and a config into it.
+
+    Returns
+    -------
+    list of str
+        The assignments copied (every sub-folder of ``source`` holding a notebook, or ``assignments``).
+    """
+    course = Path(course)
+    found = sorted(p.name for p in Path(source).iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+    chosen = list(assignments) if assignments else found
+    unknown = sorted(set(chosen) - set(found))
+    if unknown:
+        raise ValueError(f"no master for {unknown} in {source}; found {found}")
+    if course.exists():
+        shutil.rmtree(course)
+    course.mkdir(parents=True)
+    for a in chosen:
+        shutil.copytree(Path(source) / a, course / "source" / a,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    if Path(data).exists():
+        shutil.copytree(data, course / "data")
+    write_config(course, timeout)
+    return chosen
+
+
+def _venv_on_path():
+    """nbgrader shells out to ``alembic``, which lives next to this interpreter."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def _config(course: Path):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+
+
+class _Capture(logging.Handler):
+    """Collect nbgrader's warnings and errors for the summary."""
+
+    NOISE = ("Removing existing", "Updating existing", "Removing failed", "TCP without encryption",
+             "Please see the", "There was an error processing assignment '")
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        text = record.getMessage()
+        if not any(n in text for n in self.NOISE):
+            self.lines.append(text)
+
+
+def _run_converter(converter_cls, course: Path, assignment: str, student: str = "*") -> tuple[bool, list[str]]:
+    """Run one nbgrader converter in this process; never raises for a student's submission.
+
+    Returns ``(ok, messages)``: ``ok`` is False when nbgrader reported a failure, and ``messages`` holds
+    its warnings and errors (tracebacks shortened to their last line).
+    """
+    from nbgrader.converters import NbGraderException
+    from nbgrader.coursedir import CourseDirectory
+
+    _venv_on_path()
+    cfg = _config(course)
+    coursedir = CourseDirectory(config=cfg)
+    coursedir.assignment_id = assignment
+    coursedir.student_id = student
+    app = converter_cls(coursedir=coursedir, config=cfg)
+    app.force = True
+    capture = _Capture()
+    app.log.addHandler(capture)
+    old_level = app.log.level
+    app.log.setLevel(logging.WARNING)
+    ok = True
+    try:
+        with _quiet(course / "autograde.log"):
+            app.start()
+    except NbGraderException:
+        ok = False
+    except Exception as exc:  # noqa: BLE001 - one student's failure must never stop the batch
+        ok = False
+        capture.lines.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        app.log.removeHandler(capture)
+        app.log.setLevel(old_level)
+    messages = []
+    for line in capture.lines:
+        last = line.strip().splitlines()[-1] if line.strip() else line
+        messages.append(last if line.startswith("Traceback") else line.strip().splitlines()[0])
+    return ok, messages
+
+
+def generate_assignment(course: Path, assignment: str):
+    """``nbgrader generate_assignment <assignment>`` in ``course`` (also adds it to the gradebook)."""
+    from nbgrader.converters import GenerateAssignment
+
+    ok, messages = _run_converter(GenerateAssignment, course, assignment)
+    if not ok:
+        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n" + "\n".join(messages))
+
+
+def preflight(course: Path, assignment: str, student: str, notebooks: list[str]) -> list[str]:
+    """What is wrong with a submission, in words an instructor can act on (nbgrader's are cryptic).
+
+    Missing, extra and unreadable notebooks (nbgrader then cannot grade the submission), and deleted or
+    edited graded cells (nbgrader restores test cells from the master; a deleted answer scores 0).
+    """
+    folder = course / "submitted" / student / assignment
+    found = sorted(p.name for p in folder.glob("*.ipynb"))
+    problems = []
+    for name in notebooks:
+        if name not in found:
+            problems.append(f"missing notebook {name}")
+    for name in found:
+        if name not in notebooks:
+            hint = " (rename it to the released name and regrade)" if len(notebooks) == 1 else ""
+            problems.append(f"extra notebook {name}{hint}")
+            continue
+        try:
+            nb = nbformat.read(folder / name, as_version=4)
+        except Exception as exc:  # noqa: BLE001 - nbformat raises several kinds
+            problems.append(f"{name} is not a valid notebook ({type(exc).__name__}): ask for a re-submission")
+            continue
+        release = course / "release" / assignment / name
+        if release.exists():
+            problems += _cell_changes(nbformat.read(release, as_version=4), nb)
+    return problems
+
+
+def _cell_changes(release, submitted) -> list[str]:
+    """Deleted answer/test cells and edited test cells of a submission, compared with the release."""
+    mine = {_nbgrader(c)["grade_id"]: c for c in submitted.cells if _nbgrader(c).get("grade_id")}
+    out = []
+    for cell in release.cells:
+        meta = _nbgrader(cell)
+        gid = meta.get("grade_id")
+        if not gid or not (meta.get("grade") or meta.get("solution")):
+            continue
+        is_test = meta.get("grade") and not meta.get("solution") and cell.cell_type == "code"
+        if gid not in mine:
+            out.append(f"test cell {gid} deleted (restored from the master)" if is_test
+                       else f"answer cell {gid} deleted")
+        elif is_test and mine[gid].source.strip() != cell.source.strip():
+            out.append(f"test cell {gid} edited (restored from the master)")
+    return out
+
+
+def cell_errors(course: Path, assignment: str, student: str) -> list[str]:
+    """Errors worth an instructor's attention in the autograded notebooks of one submission.
+
+    An answer cell that raised (other than the untouched stub's ``NotImplementedError``) or timed out,
+    and a test cell whose visible format check failed (the answer has the wrong form).
+    """
+    out = []
+    for path in sorted((course / "autograded" / student / assignment).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            meta = _nbgrader(cell)
+            gid = meta.get("grade_id")
+            if cell.cell_type != "code" or not gid:
+                continue
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if meta.get("solution") and any(o.get("ename") == "CellTimeoutError" for o in errors):
+                out.append(f"answer cell {gid} stopped by the time limit")
+                continue
+            for o in errors:
+                ename, evalue = o.get("ename", ""), str(o.get("evalue", "")).strip()
+                if meta.get("solution") and ename != "NotImplementedError":
+                    out.append(f"answer cell {gid} raised {ename}")
+                elif meta.get("grade") and evalue.startswith(("Your answer", "Expected a single")):
+                    out.append(f"{gid}: {evalue.splitlines()[0]}")
+    return out
+
+
+@contextmanager
+def _quiet(logfile: Path):
+    """Send stray output (kernel start-up warnings, SQLAlchemy warnings) to ``logfile``, not the terminal."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(logfile, "a", encoding="utf-8") as fh, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def autograde_student(course: Path, assignment: str, student: str) -> tuple[bool, list[str]]:
+    """``nbgrader autograde <assignment> --student <student>``, in this process, never raising."""
+    from nbgrader.converters import Autograde
+
+    return _run_converter(Autograde, course, assignment, student)
+
+
+@dataclass
+class Row:
+    """One line of the summary."""
+
+    student: str
+    assignment: str
+    score: float | None
+    max_score: float
+    expected: Expected | None = None
+    manual: str = ""
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def as_expected(self) -> bool | None:
+        if self.expected is None:
+            return None
+        if self.expected.score is None:  # an error must have been reported
+            return bool(self.notes) and not self.score
+        return self.score is not None and abs(self.score - self.expected.score) < 1e-9
+
+
+def gradebook_scores(course: Path, assignment: str) -> dict[str, tuple[float | None, float, bool]]:
+    """Autograded score, its maximum and whether manual grading is pending, per student, from the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as gb:
+        max_code = gb.find_assignment(assignment).max_code_score
+        for student in gb.students:
+            try:
+                sub = gb.find_submission(assignment, student.id)
+            except MissingEntry:
+                continue
+            out[student.id] = (float(sub.code_score), float(max_code), bool(sub.needs_manual_grade))
+    return out
+
+
+def export_grades(course: Path, to: Path | None = None) -> Path:
+    """``nbgrader export --to grades.csv``: every student, assignment, score and maximum."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins.export import CsvExportPlugin
+
+    dest = Path(to) if to else course / "grades.csv"
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as gb:
+        CsvExportPlugin(to=str(dest)).export(gb)
+    return dest
+
+
+def grade_assignment(course: Path, assignment: str, students, expected=None, notebooks=None,
+                     log=print) -> list[Row]:
+    """Autograde ``students`` one at a time and read their scores back from the gradebook.
+
+    A submission nbgrader cannot grade is reported in its row's notes (with what to do about it) and the
+    batch goes on; nothing graded before it is touched.
+    """
+    notebooks = notebooks or sorted(p.name for p in (course / "release" / assignment).glob("*.ipynb"))
+    rows = []
+    for student in students:
+        start = time.perf_counter()
+        notes = preflight(course, assignment, student, notebooks)
+        ok, messages = autograde_student(course, assignment, student)
+        elapsed = time.perf_counter() - start
+        if ok:
+            notes += cell_errors(course, assignment, student)
+        else:
+            errors = [m for m in messages if not m.startswith(("Attribute '", "Missing grade cell"))]
+            reason = errors[-1] if errors and not notes else "see the notes before"
+            notes.append(f"NOT AUTOGRADED ({reason})")
+        rows.append(Row(student, assignment, None, 0.0, (expected or {}).get(student), notes=notes,
+                        seconds=elapsed))
+        log(f"  {assignment}/{student}: {'graded' if ok else 'NOT GRADED'} ({elapsed:.1f} s)")
+    scores = gradebook_scores(course, assignment)
+    max_score = next((m for _, m, _ in scores.values()), 0.0)
+    for row in rows:
+        score, _, pending = scores.get(row.student, (None, max_score, False))
+        failed = any(n.startswith("NOT AUTOGRADED") for n in row.notes)
+        row.score, row.max_score = score, max_score
+        row.manual = "-" if failed else ("pending" if pending else "")
+    return rows
+
+
+def _summarise_notes(notes: list[str]) -> str:
+    return "; ".join(dict.fromkeys(re.sub(r"\s+", " ", n) for n in notes))
+
+
+def format_table(rows: list[Row]) -> str:
+    """The summary as a fixed-width text table."""
+    head = ("student", "assignment", "score", "max", "expected", "ok", "manual", "notes")
+    lines = []
+    for r in rows:
+        exp = "" if r.expected is None else ("error" if r.expected.score is None else f"{r.expected.score:g}")
+        ok = {True: "yes", False: "NO", None: ""}[r.as_expected]
+        score = "-" if r.score is None else f"{r.score:g}"
+        lines.append((r.student, r.assignment, score, f"{r.max_score:g}", exp, ok, r.manual,
+                      _summarise_notes(r.notes)))
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines, strict=False)]
+    widths[-1] = 0
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [fmt.format(*head).rstrip(), fmt.format(*("-" * max(w, 5) for w in widths)).rstrip()]
+    out += [fmt.format(*line).rstrip() for line in lines]
+    return "\n".join(out)
+
+
+def run_demo(course: Path = DEFAULT_COURSE, source: Path = ROOT / "source", assignments=None,
+             timeout: int = 60, scenarios=SCENARIOS, feedback: bool = True, log=print) -> list[Row]:
+    """The whole demonstration; returns the summary rows (see the module docstring)."""
+    course = Path(course).resolve()
+    chosen = make_course(course, source, assignments, timeout=timeout)
+    log(f"course folder: {course}")
+    rows: list[Row] = []
+    for assignment in chosen:
+        master = next((course / "source" / assignment).glob("*.ipynb"))
+        key = analyse_master(master)
+        log(f"{assignment}: {len(key.questions)} autograded tests, {key.auto_points:g} points "
+            f"(+ {key.manual_points:g} graded by hand)")
+        generate_assignment(course, assignment)
+        expected = make_submissions(course, key, scenarios)
+        rows += grade_assignment(course, assignment, [s for s, _ in scenarios], expected,
+                                 notebooks=[key.notebook], log=log)
+        if feedback:
+            from nbgrader.converters import GenerateFeedback
+
+            ok, messages = _run_converter(GenerateFeedback, course, assignment)
+            if not ok:
+                log(f"  generate_feedback {assignment}: " + "; ".join(messages[-2:]))
+    csv = export_grades(course)
+    log(f"grades exported to {csv}")
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--course-dir", type=Path, default=DEFAULT_COURSE,
+                        help="throw-away course folder (wiped first; default: autograde-demo/)")
+    parser.add_argument("--source", type=Path, default=ROOT / "source", help="folder of the masters")
+    parser.add_argument("--assignments", nargs="*", help="assignments to grade (default: all)")
+    parser.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
+    parser.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
+    parser.add_argument("--json", type=Path, help="also write the summary rows to this JSON file")
+    args = parser.parse_args(argv)
+    for noisy in ("traitlets", "nbgrader", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        rows = run_demo(args.course_dir, args.source, args.assignments, args.timeout,
+                        feedback=not args.no_feedback)
+    except (ValueError, RuntimeError, FileNotFoundError) as exc:
+        print(f"autograde demo failed: {exc}", file=sys.stderr)
+        return 2
+    print()
+    print(format_table(rows))
+    bad = [r for r in rows if r.as_expected is False]
+    print(f"\n{len(rows) - len(bad)} of {len(rows)} submissions graded as expected"
+          + (f"; NOT as expected: {', '.join(f'{r.assignment}/{r.student}' for r in bad)}" if bad else "."))
+    if args.json:
+        args.json.write_text(json.dumps([{
+            "student": r.student, "assignment": r.assignment, "score": r.score, "max": r.max_score,
+            "expected": None if r.expected is None else r.expected.score, "as_expected": r.as_expected,
+            "notes": r.notes, "seconds": round(r.seconds, 2)} for r in rows], indent=1), encoding="utf-8")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
