@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
-import io
 import json
 import logging
 import os
@@ -379,7 +378,8 @@ class _Capture(logging.Handler):
             self.lines.append(text)
 
 
-def _run_converter(converter_cls, course: Path, assignment: str, student: str = "*") -> tuple[bool, list[str]]:
+def _run_converter(converter_cls, course: Path, assignment: str,
+                   student: str = "*") -> tuple[bool, list[str]]:
     """Run one nbgrader converter in this process; never raises for a student's submission.
 
     Returns ``(ok, messages)``: ``ok`` is False when nbgrader reported a failure, and ``messages`` holds
@@ -546,7 +546,7 @@ class Row:
 
 
 def gradebook_scores(course: Path, assignment: str) -> dict[str, tuple[float | None, float, bool]]:
-    """Autograded score, its maximum and whether manual grading is pending, per student, from the gradebook."""
+    """Per student: autograded score, its maximum, whether manual grading is pending (from the gradebook)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     out = {}
