@@ -1,0 +1,475 @@
+"""Drive the lesson in a real JupyterLab with headless Chromium (for tests and benchmarks).
+
+This private module is the one place that knows how to start a throw-away JupyterLab server, a
+headless Chromium controlled by Playwright, and how to open and run a notebook in it. It is used
+by ``tests/browser/test_jupyterlab.py`` (does every notebook run and every widget respond in the
+real front end?) and ``benchmarks/bench_browser.py`` (key press to new figure latency).
+
+Nothing is downloaded: the browser is Debian's ``/usr/bin/chromium`` (``apt-get install
+chromium``), never a Playwright-managed build. The server runs from the same environment as the
+running Python (``Path(sys.executable).parent / "jupyter"``) with its own temporary Jupyter
+config, data, runtime, settings and workspace folders, so a run neither reads nor writes the
+user's JupyterLab state, and its root is a temporary copy of ``notebooks/`` and ``data/``.
+
+Typical use::
+
+    with lab_session(root) as lab:            # server + browser, both stopped on exit
+        nb = lab.open_and_run("notebooks/section1_linear_mixed_model.ipynb")
+        assert not nb.errors()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+#: Flags for a quiet, offline, sandbox-free headless Chromium (CI runs as root).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+
+#: Environment variables that would change what the kernel sees compared with a student's lab.
+_SCRUB_ENV = ("MPLBACKEND", "LMMCOURSE_DATA", "NBGRADER_EXECUTION", "JUPYTER_CONFIG_PATH",
+              "JUPYTER_PATH", "JUPYTER_TOKEN", "PYTEST_CURRENT_TEST")
+
+#: JupyterLab settings for the run: no virtual scrolling, so every cell is in the DOM.
+_LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                        "checkForUpdates": False},
+}
+
+
+class BrowserUnavailable(RuntimeError):
+    """Chromium or Playwright is missing (the message says which and how to install it)."""
+
+
+def unavailable_reason() -> str | None:
+    """Why the browser tests cannot run here, or None when they can.
+
+    Returns
+    -------
+    str or None
+        A sentence naming the missing piece and the command that installs it.
+    """
+    if not CHROMIUM.is_file():
+        return (f"Chromium not found at {CHROMIUM}: install Debian's package with "
+                "`apt-get install -y chromium` (Playwright's own browser downloads are not used)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return ("the Python package playwright is not installed: run "
+                "`.venv/bin/python -m pip install -e '.[test]'` (make setup)")
+    return None
+
+
+def jupyter_executable() -> Path:
+    """The ``jupyter`` command of the running environment (the project venv)."""
+    exe = Path(sys.executable).parent / "jupyter"
+    if not exe.is_file():
+        raise FileNotFoundError(f"{exe} does not exist: install the project with `make setup`, "
+                                "which puts JupyterLab into .venv")
+    return exe
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def copy_course(dest: Path, folders=("notebooks", "data")) -> Path:
+    """Copy the repository's ``notebooks/`` and ``data/`` into ``dest`` and return ``dest``.
+
+    The server's root is this copy, so running the notebooks (which saves reflections next to
+    the notebook) never writes into the repository.
+    """
+    dest = Path(dest)
+    for name in folders:
+        src = REPO / name
+        if not src.is_dir():
+            raise FileNotFoundError(f"{src} does not exist: run `make build` (notebooks) or "
+                                    "`make data` (data) first")
+        shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return dest
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """Write a minimal notebook of code cells (for scratch runs and the benchmark)."""
+    nb = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+                   "outputs": [], "source": src} for i, src in enumerate(cells)],
+        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                    "name": "python3"},
+                     "language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    return path
+
+
+# ============================================================================================
+# JupyterLab server
+# ============================================================================================
+class LabServer:
+    """A JupyterLab server on 127.0.0.1 with a random token, in its own process group.
+
+    Parameters
+    ----------
+    root_dir : path
+        The server's ``root_dir`` (a temporary copy of the course, see :func:`copy_course`).
+    state_dir : path
+        Where the server's private Jupyter config/data/runtime/settings/workspaces go, and its log.
+    startup_timeout : float
+        Seconds to wait for ``/api/status`` to answer.
+    """
+
+    def __init__(self, root_dir, state_dir, startup_timeout: float = 90.0):
+        self.root_dir = Path(root_dir)
+        self.state_dir = Path(state_dir)
+        self.startup_timeout = startup_timeout
+        self.token = uuid.uuid4().hex
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.state_dir / "jupyterlab.log"
+        self.proc: subprocess.Popen | None = None
+
+    def _env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUB_ENV}
+        for sub in ("config", "data", "runtime"):
+            d = self.state_dir / sub
+            d.mkdir(parents=True, exist_ok=True)
+            env[f"JUPYTER_{sub.upper()}_DIR"] = str(d)
+        env["IPYTHONDIR"] = str(self.state_dir / "ipython")
+        env["JUPYTER_PLATFORM_DIRS"] = "1"
+        env["PYTHONHASHSEED"] = "0"
+        return env
+
+    def _settings(self) -> Path:
+        settings = self.state_dir / "user-settings"
+        for rel, value in _LAB_SETTINGS.items():
+            p = settings / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(json.dumps(value), encoding="utf-8")
+        return settings
+
+    def command(self) -> list[str]:
+        cmd = [
+            str(jupyter_executable()), "lab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--port-retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root_dir}",
+            "--ServerApp.open_browser=False",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            f"--LabApp.user_settings_dir={self._settings()}",
+            f"--LabApp.workspaces_dir={self.state_dir / 'workspaces'}",
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")
+        return cmd
+
+    def start(self) -> LabServer:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "workspaces").mkdir(exist_ok=True)
+        cmd = self.command()
+        log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
+        self._log = log
+        self.proc = subprocess.Popen(cmd, cwd=self.root_dir, env=self._env(), stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        deadline = time.monotonic() + self.startup_timeout
+        url = f"{self.base_url}/api/status?token={self.token}"
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with code {self.proc.returncode} during "
+                                   f"start-up; last lines of its log:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"JupyterLab did not answer on {self.base_url} within "
+                                   f"{self.startup_timeout:.0f} s; log:\n{self.log_tail()}")
+            time.sleep(0.25)
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self):
+        """Terminate the server's whole process group (server and kernels); kill if it lingers."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        if proc is not None:
+            # kernels run in the same session; make sure none survives the server
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+            self._log = None
+
+    def lab_url(self, path: str = "") -> str:
+        return f"{self.base_url}/lab/tree/{path}?token={self.token}" if path else \
+            f"{self.base_url}/lab?token={self.token}"
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# ============================================================================================
+# Browser
+# ============================================================================================
+_JS_OPEN = """async (path) => {
+  const app = window.jupyterapp;
+  const w = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+  await w.context.ready;
+  await w.sessionContext.ready;
+  app.shell.activateById(w.id);
+  return w.id;
+}"""
+
+_JS_FIND = """(id) => {
+  const app = window.jupyterapp;
+  for (const w of app.shell.widgets('main')) { if (w.id === id) return w; }
+  return null;
+}"""
+
+_JS_KERNEL_IDLE = f"""(id) => {{
+  const w = ({_JS_FIND})(id);
+  const k = w && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle';
+}}"""
+
+_JS_RUN_ALL = f"""(id) => {{
+  const app = window.jupyterapp;
+  const w = ({_JS_FIND})(id);
+  app.shell.activateById(id);
+  window.__lmmRun = window.__lmmRun || {{}};
+  window.__lmmRun[id] = null;
+  if (app.shell.currentWidget !== w) {{ window.__lmmRun[id] = 'not-current'; return; }}
+  app.commands.execute('notebook:run-all-cells').then(
+    (ok) => {{ window.__lmmRun[id] = ok === false ? 'stopped' : 'done'; }},
+    (err) => {{ window.__lmmRun[id] = 'error: ' + err; }});
+}}"""
+
+_JS_OUTPUTS = f"""(id) => {{
+  const w = ({_JS_FIND})(id);
+  const out = [];
+  w.content.widgets.forEach((cell, i) => {{
+    if (cell.model.type !== 'code') return;
+    const outputs = cell.model.outputs.toJSON();
+    out.push({{index: i, execution_count: cell.model.executionCount,
+               source: cell.model.sharedModel.getSource().slice(0, 200), outputs}});
+  }});
+  return out;
+}}"""
+
+_JS_DOM_TEXT_ERRORS = f"""(id) => {{
+  const w = ({_JS_FIND})(id);
+  const bad = [];
+  w.node.querySelectorAll('.jp-OutputArea-output').forEach((el) => {{
+    const t = el.innerText || '';
+    if (t.includes('Error displaying widget') || t.includes('Error rendering output')
+        || el.getAttribute('data-mime-type') === 'application/vnd.jupyter.error')
+      bad.push(t.slice(0, 300));
+  }});
+  return bad;
+}}"""
+
+
+@dataclass
+class Notebook:
+    """An opened notebook in the lab: its JupyterLab widget id and the page it lives in."""
+
+    lab: Lab
+    path: str
+    id: str
+    run_seconds: float = float("nan")
+    run_status: str = ""
+
+    @property
+    def page(self):
+        return self.lab.page
+
+    @property
+    def root(self):
+        """Locator of the notebook panel (scope every query to it)."""
+        return self.page.locator(f'[id="{self.id}"]')
+
+    def activate(self):
+        self.page.evaluate("(id) => window.jupyterapp.shell.activateById(id)", self.id)
+        self.root.wait_for(state="visible")
+
+    def wait_kernel_idle(self, timeout_ms: float = 60_000):
+        self.page.wait_for_function(_JS_KERNEL_IDLE, arg=self.id, timeout=timeout_ms, polling=100)
+
+    def run_all(self, timeout_ms: float = 240_000):
+        """Run all cells ("Run All Cells") and wait until they finished and the kernel is idle."""
+        self.wait_kernel_idle()
+        t0 = time.perf_counter()
+        self.page.evaluate(_JS_RUN_ALL, self.id)
+        self.page.wait_for_function("(id) => window.__lmmRun && window.__lmmRun[id] !== null",
+                                    arg=self.id, timeout=timeout_ms, polling=200)
+        self.run_status = self.page.evaluate("(id) => window.__lmmRun[id]", self.id)
+        self.wait_kernel_idle(timeout_ms)
+        self.run_seconds = time.perf_counter() - t0
+        return self.run_status
+
+    def cells(self) -> list[dict]:
+        """Code cells as {index, execution_count, source (start), outputs (nbformat JSON)}."""
+        return self.page.evaluate(_JS_OUTPUTS, self.id)
+
+    def errors(self) -> list[str]:
+        """One line per error output (the ``ename: evalue`` of each exception) and per front-end
+        rendering failure such as "Error displaying widget: model not found"."""
+        msgs = []
+        for c in self.cells():
+            for o in c["outputs"]:
+                if o.get("output_type") == "error":
+                    msgs.append(f"cell {c['index']} ({c['source'][:60]!r}): "
+                                f"{o.get('ename')}: {o.get('evalue')}")
+        msgs += [f"front end: {t}" for t in self.page.evaluate(_JS_DOM_TEXT_ERRORS, self.id)]
+        return msgs
+
+    def unexecuted(self) -> list[int]:
+        """Indexes of code cells with source that have no execution count after a run."""
+        return [c["index"] for c in self.cells()
+                if c["execution_count"] is None and c["source"].strip()]
+
+    def screenshot(self, path: Path, selector: str | None = None):
+        """Screenshot the viewport, scrolled to the first ``selector`` match if given."""
+        if selector is not None:
+            loc = self.root.locator(selector).first
+            if loc.count():
+                loc.scroll_into_view_if_needed()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(path))
+
+
+@dataclass
+class Lab:
+    """A Chromium page showing JupyterLab, with the notebooks opened so far."""
+
+    server: LabServer
+    context: object
+    page: object
+    notebooks: dict = field(default_factory=dict)
+    console_errors: list = field(default_factory=list)
+
+    def open(self, path: str) -> Notebook:
+        """Open ``path`` (relative to the server root) in a tab, or activate it if already open."""
+        if path in self.notebooks:
+            nb = self.notebooks[path]
+            nb.activate()
+            return nb
+        wid = self.page.evaluate(_JS_OPEN, path)
+        nb = Notebook(self, path, wid)
+        self.notebooks[path] = nb
+        nb.root.wait_for(state="visible")
+        return nb
+
+    def open_and_run(self, path: str, timeout_ms: float = 240_000) -> Notebook:
+        nb = self.open(path)
+        nb.run_all(timeout_ms)
+        return nb
+
+
+def launch_chromium(playwright, user_data_dir: Path):
+    """Headless Debian Chromium in a fresh profile, through Playwright (no browser download)."""
+    return playwright.chromium.launch_persistent_context(
+        str(user_data_dir), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+        viewport=VIEWPORT, ignore_https_errors=False, accept_downloads=False,
+        service_workers="block",
+    )
+
+
+@contextlib.contextmanager
+def lab_session(root_dir: Path | None = None, *, state_dir: Path | None = None):
+    """Start JupyterLab and Chromium, open the lab page, yield a :class:`Lab`, stop both.
+
+    Parameters
+    ----------
+    root_dir : path, optional
+        Server root. Default: a temporary copy of the repository's ``notebooks/`` and ``data/``.
+    state_dir : path, optional
+        Folder for the server state, its log and the browser profile. Default: a temporary
+        folder removed on exit.
+
+    Raises
+    ------
+    BrowserUnavailable
+        When Chromium or Playwright is missing.
+    """
+    reason = unavailable_reason()
+    if reason:
+        raise BrowserUnavailable(reason)
+    from playwright.sync_api import sync_playwright
+
+    with contextlib.ExitStack() as stack:
+        if state_dir is None:
+            state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lmm-lab-")))
+        state_dir = Path(state_dir)
+        if root_dir is None:
+            root_dir = copy_course(state_dir / "root")
+        server = LabServer(root_dir, state_dir / "server")
+        stack.callback(server.stop)  # registered before start: stopped even if start fails
+        server.start()
+        pw = stack.enter_context(sync_playwright())
+        context = launch_chromium(pw, state_dir / "chromium-profile")
+        stack.callback(context.close)
+        page = context.pages[0] if context.pages else context.new_page()
+        lab = Lab(server, context, page)
+        page.on("pageerror", lambda e: lab.console_errors.append(f"pageerror: {e}"))
+        page.on("console", lambda m: lab.console_errors.append(f"console: {m.text}")
+                if m.type == "error" else None)
+        page.set_default_timeout(60_000)
+        page.goto(server.lab_url())
+        page.wait_for_function("() => !!window.jupyterapp", timeout=90_000)
+        page.evaluate("async () => { await window.jupyterapp.started; "
+                      "await window.jupyterapp.restored; }")
+        yield lab
