@@ -71,8 +71,11 @@ def shrinkage_factor(var_between, var_within, m):
 # --------------------------------------------------------------------------------------------
 # Variance decomposition of a fitted model (performance::icc, performance::r2_nakagawa)
 # --------------------------------------------------------------------------------------------
-#: performance::icc and r2_nakagawa call a fit singular below this (relative Cholesky diagonal).
-_PERFORMANCE_SINGULAR_TOL = 1e-5
+#: Tolerance on the diagonal of the relative Cholesky factor below which a fit counts as
+#: singular. performance uses 1e-5, but statsmodels cannot reach below about 1e-5 (it treats
+#: relative variances under 1e-10 as zero), so a singular statsmodels fit often ends between 1e-5
+#: and 1e-4: lme4's isSingular default, 1e-4, classifies such fits reliably.
+_SINGULAR_TOL = 1e-4
 
 
 def _variance_parts(result):
@@ -87,7 +90,7 @@ def _variance_parts(result):
     v_f = float(np.var(fitted_fixed, ddof=1)) if len(fitted_fixed) > 1 else 0.0
     v_r = float(np.mean(np.einsum("ij,jk,ik->i", Z, arr.G, Z)))
     v_e = float(arr.sigma2)
-    singular = singular_components(result, tol=_PERFORMANCE_SINGULAR_TOL)
+    singular = singular_components(result, tol=_SINGULAR_TOL)
     return v_f, v_r, v_e, singular
 
 
@@ -97,9 +100,9 @@ def _warn_singular(what, names, undefined):
     warnings.warn(
         f"{what}: singular (boundary) fit: the random-effect component(s) "
         f"{', '.join(repr(n) for n in names)} have a variance of zero or a correlation of +-1 "
-        f"(relative Cholesky factor below {_PERFORMANCE_SINGULAR_TOL:g}, the rule of the R "
-        f"package performance). {undefined} is returned as NaN because the random-effect "
-        "variance is not estimable; simplify the random-effects structure and refit.",
+        f"(relative Cholesky factor below {_SINGULAR_TOL:g}, lme4's isSingular rule). "
+        f"{undefined} is returned as NaN because the random-effect variance is not "
+        "estimable; simplify the random-effects structure and refit.",
         BoundaryFitWarning,
         stacklevel=3,
     )
@@ -146,8 +149,9 @@ def icc(result):
     Warns
     -----
     BoundaryFitWarning
-        For a singular fit (relative Cholesky diagonal below 1e-5, as performance uses); both
-        ICCs are then NaN, as performance returns NA.
+        For a singular fit (a diagonal element of the relative Cholesky factor below 1e-4,
+        lme4's ``isSingular``; performance uses 1e-5, which statsmodels fits cannot resolve);
+        both ICCs are then NaN, as performance returns NA.
 
     References
     ----------
@@ -190,7 +194,7 @@ def r2_nakagawa(result):
     Warns
     -----
     BoundaryFitWarning
-        For a singular fit (tolerance 1e-5, as performance): ``conditional`` is NaN and
+        For a singular fit (tolerance 1e-4, see :func:`icc`): ``conditional`` is NaN and
         ``marginal`` falls back to :math:`v_f / (v_f + v_e)`, as performance does.
 
     References
