@@ -309,6 +309,13 @@ _JS_OUTPUTS = f"""(id) => {{
   return out;
 }}"""
 
+#: widget views are rendered into an lm-Panel output; an empty one is still waiting for its model
+_JS_EMPTY_WIDGET_OUTPUTS = f"""(id) => {{
+  const w = ({_JS_FIND})(id);
+  return Array.from(w.node.querySelectorAll('.jp-OutputArea-output.lm-Panel'))
+    .filter((el) => el.children.length === 0 && !(el.innerText || '').trim()).length;
+}}"""
+
 _JS_DOM_TEXT_ERRORS = f"""(id) => {{
   const w = ({_JS_FIND})(id);
   const bad = [];
@@ -357,8 +364,21 @@ class Notebook:
                                     arg=self.id, timeout=timeout_ms, polling=200)
         self.run_status = self.page.evaluate("(id) => window.__lmmRun[id]", self.id)
         self.wait_kernel_idle(timeout_ms)
+        self.wait_widgets_rendered()
         self.run_seconds = time.perf_counter() - t0
         return self.run_status
+
+    def wait_widgets_rendered(self, timeout_ms: float = 30_000) -> int:
+        """Wait until every widget output shows something (a view or an error message).
+
+        Returns the number still empty at the timeout (reported by :meth:`errors`), not raising.
+        """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        js = f"(id) => ({_JS_EMPTY_WIDGET_OUTPUTS})(id) === 0"
+        with contextlib.suppress(PlaywrightTimeout):
+            self.page.wait_for_function(js, arg=self.id, timeout=timeout_ms, polling=100)
+        return self.page.evaluate(_JS_EMPTY_WIDGET_OUTPUTS, self.id)
 
     def cells(self) -> list[dict]:
         """Code cells as {index, execution_count, source (start), outputs (nbformat JSON)}."""
@@ -374,6 +394,9 @@ class Notebook:
                     msgs.append(f"cell {c['index']} ({c['source'][:60]!r}): "
                                 f"{o.get('ename')}: {o.get('evalue')}")
         msgs += [f"front end: {t}" for t in self.page.evaluate(_JS_DOM_TEXT_ERRORS, self.id)]
+        empty = self.page.evaluate(_JS_EMPTY_WIDGET_OUTPUTS, self.id)
+        if empty:
+            msgs.append(f"front end: {empty} widget output(s) never rendered (no view, no error)")
         return msgs
 
     def unexecuted(self) -> list[int]:

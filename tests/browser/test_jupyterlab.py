@@ -99,10 +99,7 @@ def executed(lab):
         rel = f"notebooks/{path.name}"
         nb = lab.open(rel)
         if not nb.run_status:
-            nb.run_all()
-            for name in _widgets_called(path):  # wait until each widget view is rendered
-                nb.root.locator(WIDGET_CLASSES[name]).first.wait_for(state="visible",
-                                                                      timeout=30_000)
+            nb.run_all()  # waits for the kernel to be idle and every widget view to render
         return nb
 
     return run
