@@ -1,0 +1,230 @@
+"""Student bundle: a folder holding only what students need, checked for leaked answers.
+
+``python -m lmmcourse.bundle [--out DIR] [--binder-repo OWNER/NAME]`` (``make student-bundle``) writes
+(default ``student-bundle/``, replaced if it exists):
+
+* ``notebooks/`` (self-study edition), ``release/`` (nbgrader student version), ``data/``;
+* the ``lmmcourse`` package without the instructor tools (:data:`INSTRUCTOR_MODULES`: the build, the
+  autograding demo, this module, the leak check, the browser test driver);
+* ``pyproject.toml``, ``environment.yml``, ``postBuild`` (the same pinned environment, so Binder and
+  ``pip install -e .`` work), a ``Makefile`` with ``make lab``, a ``.gitignore`` and a student
+  ``README.md`` whose Binder badge points at the bundle's own repository.
+
+Nothing that carries answers is copied: no ``source/``, ``solutions/``, gradebook, tests, tools,
+``nbgrader_config.py``. The bundle is then scanned by :mod:`lmmcourse.leaks` against the masters, and the
+command fails (exit 1, naming file and fragment) if anything leaks. Publish the folder as its own
+repository (e.g. ``YOUR-ORG/lmm-continuous-student``) and point Binder and students at that, never at the
+instructors' repository, which holds the solutions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+
+from . import leaks
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "student-bundle"
+DEFAULT_BINDER_REPO = "YOUR-ORG/lmm-continuous-student"
+#: Package modules that are instructor tools (they hold no answers, but students do not need them).
+INSTRUCTOR_MODULES = ("build.py", "autograde_demo.py", "bundle.py", "leaks.py", "_browser.py")
+FOLDERS = ("notebooks", "release", "data")
+FILES = ("pyproject.toml", "environment.yml", "postBuild")
+#: Paths that must never be in the bundle (checked after writing it).
+FORBIDDEN = ("source", "solutions", "tests", "tools", "benchmarks", "autograded", "submitted", "feedback",
+             "gradebook.db", "nbgrader_config.py", "autograde-demo", ".git", ".venv")
+IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "my_reflections",
+                                "*.egg-info", ".DS_Store")
+
+MAKEFILE = """\
+# `make lab` sets up a virtual environment in .venv (first time: a few minutes), then opens JupyterLab.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+BIN := $(CURDIR)/.venv/bin
+STAMP := .venv/.installed-stamp
+export PATH := $(BIN):$(PATH)
+
+.PHONY: setup lab
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+\t@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+\t@test -x $(BIN)/python || $(PYTHON) -m venv .venv
+\t$(BIN)/python -m pip install --quiet --upgrade pip
+\t$(BIN)/python -m pip install --quiet -e .
+\t@touch $(STAMP)
+
+lab: setup
+\t$(BIN)/jupyter lab --LabApp.default_url=/lab/tree/notebooks/{first} $(LAB_ARGS)
+"""
+
+GITIGNORE = ".venv/\n__pycache__/\n*.egg-info/\n.ipynb_checkpoints/\n"
+
+README = """\
+# Mixed Models for Continuous Data
+
+[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/{repo}/{branch}?urlpath=lab/tree/notebooks/{first})
+
+An interactive lesson on linear mixed models: random intercepts and slopes, variance components and
+the intraclass correlation, contextual effects, ML and REML, likelihood-ratio tests, small-sample
+inference, BLUPs and shrinkage, and residual diagnostics, all in Python with `statsmodels`.
+
+## Opening the lesson
+
+**In your browser, nothing to install:** click the *Binder* badge above. The first start can take a few
+minutes while the environment is prepared; after that, JupyterLab opens on the first notebook. Binder
+sessions are temporary: use *File > Download* to keep your work.
+
+**On your own computer** (Python 3.11, on macOS, Linux or Windows with WSL):
+
+```bash
+make lab        # creates .venv, installs the pinned packages, opens JupyterLab
+```
+
+Without `make`: `python3.11 -m venv .venv`, activate it, `pip install -e .`, then `jupyter lab`.
+With conda: `conda env create -f environment.yml`, `conda activate lmm-continuous`, `pip install -e .`.
+
+## What to work through
+
+Open the notebooks in `notebooks/` in this order:
+
+{table}
+
+Run the cells from top to bottom (*Run > Run All Cells* works too). Each knowledge check gives
+feedback as soon as you set your answer (a letter in quotes, for example `"b"`) and run the cell
+below it. Reflections are saved as you type (in `notebooks/my_reflections/`); once you have written
+something you can compare your answer with a model answer. Every notebook ends with a searchable
+glossary.
+
+## If your course grades the lesson
+
+Your instructor may hand out the graded version instead (the notebooks in `release/`, through
+JupyterHub or a link). In that version, write your answers where it says `YOUR CODE HERE` or
+`YOUR ANSWER HERE`, keep every cell (do not delete or rename cells or the notebook), run
+*Validate* if your JupyterHub shows that button, and submit the notebook under its original name.
+"""
+
+
+class BundleError(RuntimeError):
+    """The bundle cannot be written, or it leaks answers."""
+
+
+def _title(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            m = re.search(r"^#\s+(.+)$", cell.source, re.M)
+            if m:
+                return m.group(1).strip()
+    return path.stem.replace("_", " ")
+
+
+def _in_order(paths) -> list[Path]:
+    """Sections in order, the final assessment last."""
+    return sorted(paths, key=lambda p: (p.name.startswith("final"), p.name))
+
+
+def notebook_table(notebooks: list[Path]) -> str:
+    """A markdown table of the notebooks in order, with the title of each."""
+    lines = ["| # | notebook | title |", "| ---: | --- | --- |"]
+    lines += [f"| {i} | `{p.name}` | {_title(p)} |" for i, p in enumerate(notebooks, 1)]
+    return "\n".join(lines)
+
+
+def write_bundle(out: Path = DEFAULT_OUT, root: Path = ROOT, binder_repo: str = DEFAULT_BINDER_REPO,
+                 branch: str = "main", check: bool = True, log=print) -> list[leaks.Leak]:
+    """Write the student bundle to ``out`` and scan it for leaks.
+
+    Parameters
+    ----------
+    out : Path
+        Destination folder; replaced if it exists (it must not be ``root`` or inside ``source/``).
+    root : Path
+        The instructors' repository.
+    binder_repo, branch : str
+        Where the bundle will be published, for the Binder badge of its README.
+    check : bool
+        Run the leak scan (and the forbidden-path check) on the written bundle.
+
+    Returns
+    -------
+    list of Leak
+        Empty when the bundle is clean.
+
+    Raises
+    ------
+    BundleError
+        When ``notebooks/`` or ``release/`` has not been built, or a forbidden path ended up inside.
+    """
+    root, out = Path(root).resolve(), Path(out).resolve()
+    if out == root or root in out.parents and out.relative_to(root).parts[0] in ("source", "lmmcourse"):
+        raise BundleError(f"refusing to write the bundle into {out}: choose an empty folder")
+    notebooks = _in_order((root / "notebooks").glob("*.ipynb"))
+    if not notebooks or not any((root / "release").glob("*/*.ipynb")):
+        raise BundleError("notebooks/ or release/ is empty: run `make build` first")
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", binder_repo):
+        raise BundleError(f"--binder-repo must look like OWNER/NAME, got {binder_repo!r}")
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    for folder in FOLDERS:
+        if (root / folder).exists():
+            shutil.copytree(root / folder, out / folder, ignore=IGNORE)
+    shutil.copytree(root / "lmmcourse", out / "lmmcourse",
+                    ignore=lambda d, names: set(IGNORE(d, names)) | (
+                        set(INSTRUCTOR_MODULES) & set(names) if Path(d).resolve() == root / "lmmcourse"
+                        else set()))
+    for name in FILES:
+        if (root / name).exists():
+            shutil.copy2(root / name, out / name)
+    first = notebooks[0].name
+    (out / "Makefile").write_text(MAKEFILE.format(first=first), encoding="utf-8")
+    (out / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+    readme = README.format(repo=binder_repo, branch=branch, first=first,
+                           table=notebook_table(_in_order((out / "notebooks").glob("*.ipynb"))))
+    (out / "README.md").write_text(readme, encoding="utf-8")
+    log(f"wrote {out}")
+    if not check:
+        return []
+    present = [p for p in FORBIDDEN if (out / p).exists()]
+    present += [f"lmmcourse/{m}" for m in INSTRUCTOR_MODULES if (out / "lmmcourse" / m).exists()]
+    if present:
+        raise BundleError(f"forbidden paths in the bundle: {present}")
+    found = leaks.check(out, paths=[out], source=root / "source")
+    return [leaks.Leak(str(Path(f.path).relative_to(out)), f.kind, f.origin, f.fragment) for f in found]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="destination (default: student-bundle/)")
+    parser.add_argument("--binder-repo", default=DEFAULT_BINDER_REPO,
+                        help=f"OWNER/NAME of the bundle's own repository (default {DEFAULT_BINDER_REPO})")
+    parser.add_argument("--branch", default="main", help="branch for the Binder badge (default main)")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the instructors' repository (default: this one)")
+    args = parser.parse_args(argv)
+    try:
+        found = write_bundle(args.out, root=args.root, binder_repo=args.binder_repo, branch=args.branch)
+    except BundleError as exc:
+        print(f"student bundle failed: {exc}", file=sys.stderr)
+        return 2
+    for leak in found:
+        print(f"LEAK: {leak}")
+    if found:
+        print(f"{len(found)} leak(s) in {args.out}: do NOT publish it; fix the master or the build.",
+              file=sys.stderr)
+        return 1
+    n = sum(1 for p in Path(args.out).rglob("*") if p.is_file())
+    print(f"leak scan: clean ({n} files). Publish {args.out} as its own repository ({args.binder_repo}).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
