@@ -11,10 +11,18 @@ from scipy import stats
 __all__ = ["boxcox"]
 
 
-def _transform(y, lam, gm):
-    """Box-Cox transform scaled by the geometric mean: its Jacobian is 1 (Box & Cox 1964)."""
+def _transform(y, lam, gm, shift_free):
+    r"""Box-Cox transform scaled by the geometric mean: its Jacobian is 1 (Box & Cox 1964).
+
+    With ``shift_free`` (an intercept in the model) the constant is chosen as
+    :math:`\dot y\,((y/\dot y)^\lambda - 1)/\lambda`, which differs from
+    :math:`(y^\lambda - 1)/(\lambda\dot y^{\lambda-1})` by a constant (absorbed by the
+    intercept) and avoids the cancellation in :math:`y^\lambda - 1` for large :math:`|\lambda|`.
+    """
     if lam == 0:
-        return gm * np.log(y)
+        return gm * np.log(y / gm) if shift_free else gm * np.log(y)
+    if shift_free:
+        return gm * np.expm1(lam * np.log(y / gm)) / lam
     return (y**lam - 1.0) / (lam * gm ** (lam - 1.0))
 
 
@@ -29,7 +37,8 @@ def boxcox(formula, data, groups, lambdas=None, re_formula=None):
               + (\lambda - 1)\sum_i \log y_i ,
 
     the second term being the log-Jacobian of the transformation (Box & Cox 1964; Gurka et al.
-    2006). Numerically the model is fitted to :math:`y^{(\lambda)} / \dot y^{\lambda - 1}`
+    2006). Each fit maximises lme4's profiled ML criterion directly (as :func:`fit_tight` does).
+    Numerically the model is fitted to :math:`y^{(\lambda)} / \dot y^{\lambda - 1}`
     (:math:`\dot y` the geometric mean), whose ML log-likelihood equals :math:`\ell(\lambda)`
     and whose scale does not change with :math:`\lambda`.
 
@@ -82,7 +91,7 @@ def boxcox(formula, data, groups, lambdas=None, re_formula=None):
     """
     import statsmodels.formula.api as smf
 
-    from ._compare import _rebuild, fit_tight
+    from ._compare import _Profiled
 
     grid = np.linspace(-2, 2, 41) if lambdas is None else np.asarray(lambdas, dtype=float)
     grid = np.unique(grid)
@@ -100,13 +109,18 @@ def boxcox(formula, data, groups, lambdas=None, re_formula=None):
             f"{max(-low, 0):g}, and report the shift (the best lambda depends on it)."
         )
     gm = float(np.exp(np.mean(np.log(y))))
-    start = None
+    prof = _Profiled(model)
+    X = np.asarray(model.exog, dtype=float)
+    ones = np.ones(len(y))
+    shift_free = bool(np.linalg.norm(ones - X @ np.linalg.lstsq(X, ones, rcond=None)[0]) < 1e-8
+                      * np.sqrt(len(y)))
+    starts = []
     ll = []
     for lam in grid:
-        fit = fit_tight(_rebuild(model, endog=_transform(y, lam, gm)), reml=False,
-                        start_params=start)
-        start = fit.params_object
-        ll.append(float(fit.llf))
+        prof.set_y(_transform(y, lam, gm, shift_free))
+        theta, value = prof.fit(False, starts=starts, polish=True)
+        starts = [theta]
+        ll.append(value)
     ll = np.asarray(ll)
     profile = pd.DataFrame({"lambda": grid, "loglik": ll})
 
