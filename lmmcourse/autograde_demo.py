@@ -32,6 +32,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 import warnings
 from contextlib import contextmanager
@@ -48,6 +49,7 @@ HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*###
                           re.S | re.M)
 WRONG_NUMBER = 123456789.0  # an answer no question of the lesson has
 CRASH_LINE = 'raise RuntimeError("simulated crash in a student\'s cell")'
+KEPT = "the previous autograded version and grade are kept"
 LOOP_LINES = "while True:  # simulated infinite loop\n    pass"
 #: (student id, what the submission is). The order is the order of grading.
 SCENARIOS = (
@@ -517,10 +519,29 @@ def _quiet(logfile: Path):
 
 
 def autograde_student(course: Path, assignment: str, student: str) -> tuple[bool, list[str]]:
-    """``nbgrader autograde <assignment> --student <student>``, in this process, never raising."""
+    """``nbgrader autograde <assignment> --student <student>``, in this process, never raising.
+
+    When nbgrader fails on a re-submission it deletes the student's previous autograded notebooks (the
+    gradebook keeps the old scores); they are put back here, so nothing already graded is lost.
+    """
     from nbgrader.converters import Autograde
 
-    return _run_converter(Autograde, course, assignment, student)
+    graded = course / "autograded" / student / assignment
+    backup = None
+    if graded.exists():
+        backup = Path(tempfile.mkdtemp(prefix="lmm-autograded-")) / assignment
+        shutil.copytree(graded, backup)
+    try:
+        ok, messages = _run_converter(Autograde, course, assignment, student)
+        if not ok and backup is not None:
+            if graded.exists():
+                shutil.rmtree(graded)
+            shutil.copytree(backup, graded)
+            messages.append(KEPT)
+    finally:
+        if backup is not None:
+            shutil.rmtree(backup.parent, ignore_errors=True)
+    return ok, messages
 
 
 @dataclass
@@ -589,9 +610,10 @@ def grade_assignment(course: Path, assignment: str, students, expected=None, not
         if ok:
             notes += cell_errors(course, assignment, student)
         else:
-            errors = [m for m in messages if not m.startswith(("Attribute '", "Missing grade cell"))]
+            kept = KEPT in messages
+            errors = [m for m in messages if m != KEPT and not m.startswith(("Attribute '", "Missing grade"))]
             reason = errors[-1] if errors and not notes else "see the notes before"
-            notes.append(f"NOT AUTOGRADED ({reason})")
+            notes.append(f"NOT AUTOGRADED ({reason}{'; ' + KEPT if kept else ''})")
         rows.append(Row(student, assignment, None, 0.0, (expected or {}).get(student), notes=notes,
                         seconds=elapsed))
         log(f"  {assignment}/{student}: {'graded' if ok else 'NOT GRADED'} ({elapsed:.1f} s)")

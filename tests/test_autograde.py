@@ -1,0 +1,182 @@
+"""Autograding with nbgrader on synthetic submissions: exact scores, broken submissions, batch robustness.
+
+The fast tests use the fixture master plus one more question (so that half the points is reachable):
+q9_1 (choice, 1 point, key "b"), q9_2 (choice, 1 point, key "d"), mean_demo (number, 2 points): 4
+autograded points, and a reflection worth 2 points graded by hand. The scenario that breaks one question
+breaks the first multiple-choice one, q9_1 (1 point). Scores are read from nbgrader's own gradebook.
+"""
+
+import csv
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lmmcourse import autograde_demo as ag
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = Path(__file__).parent / "fixtures" / "course" / "source"
+TIMEOUT = 10  # seconds per cell in the test course (the real course uses 60)
+STUDENTS = [s for s, _ in ag.SCENARIOS]
+# hand-worked from the points above
+EXPECTED = {"perfect": 4, "blank": 0, "half": 2, "no_answer_cell": 3, "no_test_cell": 4,
+            "edited_tests": 3, "raises": 3, "infinite_loop": 3, "wrong_type": 3}
+
+
+def _add_question(master: Path):
+    nb = nbformat.read(master, as_version=4)
+    meta = {"grade": False, "grade_id": "q9_2", "locked": False, "schema_version": 3, "solution": True,
+            "task": False}
+    test = {"grade": True, "grade_id": "test_q9_2", "locked": True, "points": 1, "schema_version": 3,
+            "solution": False, "task": False}
+    cells = [
+        nbformat.v4.new_markdown_cell("**Question 2.** Which letter is last?\n\n**(a)** a\n\n**(b)** b\n\n"
+                                      "**(c)** c\n\n**(d)** d"),
+        nbformat.v4.new_code_cell('q9_2 = None  # your answer\n### BEGIN SOLUTION\nq9_2 = "d"\n'
+                                  "### END SOLUTION", metadata={"nbgrader": meta}),
+        nbformat.v4.new_code_cell(
+            'check_format(q9_2, kind="choice")\n### BEGIN HIDDEN TESTS\ngrade_choice("q9_2", q9_2, key="d",'
+            ' feedback={"a": "First.", "b": "Second.", "c": "Third.", "d": "Last."})\n'
+            "### END HIDDEN TESTS", metadata={"nbgrader": test}),
+    ]
+    for i, cell in enumerate(cells):
+        cell["id"] = f"extra-{i}"
+    at = next(i for i, c in enumerate(nb.cells) if c.get("id") == "demo-06")
+    nb.cells[at:at] = cells
+    master.write_text(nbformat.writes(nb), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    src = tmp_path_factory.mktemp("src") / "source"
+    shutil.copytree(FIXTURE, src)
+    _add_question(src / "demo" / "demo.ipynb")
+    return src
+
+
+@pytest.fixture(scope="module")
+def demo(source, tmp_path_factory):
+    """Run the whole demonstration once (about a minute: one kernel per submission)."""
+    course = tmp_path_factory.mktemp("agd") / "course"
+    rows = ag.run_demo(course, source, timeout=TIMEOUT, log=lambda *_: None)
+    return course, {r.student: r for r in rows}
+
+
+def _gradebook(course):
+    from nbgrader.api import Gradebook
+
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", ag.COURSE_ID) as gb:
+        for student in gb.students:
+            sub = gb.find_submission("demo", student.id)
+            out[student.id] = (sub.code_score, sub.max_code_score)
+    return out
+
+
+def test_answer_key_from_the_master(source):
+    key = ag.analyse_master(source / "demo" / "demo.ipynb")
+    got = [(q.answer_id, q.kind, q.points, q.key) for q in key.questions]
+    assert got == [("q9_1", "choice", 1.0, "b"), ("q9_2", "choice", 1.0, "d"),
+                   ("mean_demo", "number", 2.0, None)]
+    assert key.auto_points == 4 and key.manual_points == 2
+    assert key.target().answer_id == "q9_1"
+    assert sum(q.points for q in key.half()) == 2
+
+
+def test_half_with_odd_total_takes_the_largest_sum_below_half():
+    qs = [ag.Question(f"x{i}", f"test_x{i}", p, "number") for i, p in enumerate([2, 2, 3])]
+    key = ag.AssignmentKey("a", "a.ipynb", qs, {}, 0)
+    assert sum(q.points for q in key.half()) == 3  # half of 7 is 3.5: 3 is reachable, 3.5 is not
+
+
+def test_exact_scores_from_the_gradebook(demo):
+    course, _ = demo
+    scores = _gradebook(course)
+    for student, expected in EXPECTED.items():
+        assert scores[student] == (expected, 4), student
+
+
+def test_every_student_has_a_grade_and_the_export_has_them_all(demo):
+    course, rows = demo
+    assert set(_gradebook(course)) == set(STUDENTS)
+    with open(course / "grades.csv", newline="") as fh:
+        exported = {r["student_id"]: r for r in csv.DictReader(fh)}
+    assert set(exported) == set(STUDENTS)
+    assert float(exported["perfect"]["raw_score"]) == 4  # manual points not yet given
+    assert float(exported["perfect"]["max_score"]) == 6  # 4 autograded + 2 for the reflection
+
+
+def test_summary_rows_match_the_expected_scores(demo):
+    _, rows = demo
+    assert [r.student for r in rows.values()] == STUDENTS
+    assert all(r.as_expected for r in rows.values()), ag.format_table(list(rows.values()))
+    assert rows["perfect"].manual == "pending" and rows["blank"].manual == ""
+
+
+def test_broken_submissions_are_reported_clearly(demo):
+    _, rows = demo
+    notes = {s: " | ".join(r.notes) for s, r in rows.items()}
+    assert notes["perfect"] == "" and notes["half"] == ""
+    assert "answer cell q9_1 deleted" in notes["no_answer_cell"]
+    assert "test cell test_q9_1 deleted (restored from the master)" in notes["no_test_cell"]
+    assert notes["edited_tests"].count("edited (restored from the master)") == 3
+    assert "answer cell q9_1 raised RuntimeError" in notes["raises"]
+    assert "answer cell q9_1 stopped by the time limit" in notes["infinite_loop"]
+    assert 'test_q9_1: Your answer 3 is not one of "a", "b", "c", "d"' in notes["wrong_type"]
+    assert "missing notebook demo.ipynb" in notes["renamed"]
+    assert "extra notebook demo-Copy1.ipynb" in notes["renamed"]
+    assert "not a valid notebook (NotJSONError)" in notes["bad_json"]
+    for s in ("renamed", "bad_json"):
+        assert "NOT AUTOGRADED" in notes[s] and rows[s].manual == "-"
+    table = ag.format_table(list(rows.values()))
+    assert table.splitlines()[0].split() == ["student", "assignment", "score", "max", "expected", "ok",
+                                             "manual", "notes"]
+
+
+def test_infinite_loop_is_stopped_by_the_cell_timeout(demo):
+    course, rows = demo
+    nb = nbformat.read(course / "autograded" / "infinite_loop" / "demo" / "demo.ipynb", as_version=4)
+    errors = [o.ename for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert "CellTimeoutError" in errors
+    assert TIMEOUT <= rows["infinite_loop"].seconds < TIMEOUT + 60
+
+
+def test_feedback_is_generated_for_every_graded_student(demo):
+    course, _ = demo
+    graded = {p.parent.parent.name for p in (course / "feedback").glob("*/demo/demo.html")}
+    assert graded == set(EXPECTED)
+
+
+def test_a_broken_resubmission_loses_nothing_already_graded(demo):
+    course, _ = demo
+    before = _gradebook(course)
+    graded = course / "autograded" / "half" / "demo" / "demo.ipynb"
+    assert graded.exists()
+    submitted = course / "submitted" / "half" / "demo" / "demo.ipynb"
+    good = submitted.read_text(encoding="utf-8")
+    submitted.write_text(good[:100], encoding="utf-8")  # the student re-submits a truncated file
+    try:
+        [row] = ag.grade_assignment(course, "demo", ["half"], log=lambda *_: None)
+    finally:
+        submitted.write_text(good, encoding="utf-8")
+    assert "NOT AUTOGRADED" in " ".join(row.notes) and ag.KEPT in " ".join(row.notes)
+    assert graded.exists()  # nbgrader deletes it on failure; the demo puts it back
+    assert _gradebook(course) == before
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (ROOT / "source" / "section1").is_dir(), reason="no Section 1 master yet")
+def test_real_section_master(tmp_path):
+    """Section 1 master: perfect, blank and half-right submissions get exactly their scores."""
+    scenarios = [s for s in ag.SCENARIOS if s[0] in ("perfect", "blank", "half")]
+    rows = ag.run_demo(tmp_path / "course", ROOT / "source", ["section1"], scenarios=scenarios,
+                       feedback=False, log=lambda *_: None)
+    key = ag.analyse_master(ROOT / "source" / "section1" / "section1_linear_mixed_model.ipynb")
+    assert key.auto_points > 0 and {q.kind for q in key.questions} >= {"choice", "number"}
+    by = {r.student: r for r in rows}
+    assert by["perfect"].score == by["perfect"].max_score == key.auto_points
+    assert by["blank"].score == 0
+    assert by["half"].score == sum(q.points for q in key.half())
+    assert abs(by["half"].score - key.auto_points / 2) <= 0.5
