@@ -203,3 +203,15 @@ def test_icc_rejects_non_mixed_results():
         icc(ols)
     with pytest.raises(TypeError):
         r2_nakagawa(data)
+
+
+def test_non_converged_fit_is_refused():
+    d = pd.read_csv(ROOT / "tests/reference/data/sleepstudy.csv")
+    md = smf.mixedlm("Reaction ~ Days", d, groups="Subject", re_formula="~Days")
+    with pytest.warns(Warning):
+        res = md.fit(maxiter=2, method="bfgs")
+    assert not res.converged
+    with pytest.raises(RuntimeError, match="did not converge"):
+        icc(res)
+    with pytest.raises(RuntimeError, match="did not converge"):
+        r2_nakagawa(res)
