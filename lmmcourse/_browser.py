@@ -137,7 +137,7 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
 # JupyterLab server
 # ============================================================================================
 class LabServer:
-    """A JupyterLab server on 127.0.0.1 with a random token, in its own process group.
+    """A JupyterLab server on 127.0.0.1 with a random token, in a process group of its own.
 
     Parameters
     ----------
@@ -231,7 +231,12 @@ class LabServer:
             return "(no log)"
 
     def stop(self):
-        """Terminate the server's whole process group (server and kernels); kill if it lingers."""
+        """SIGTERM the server's process group and wait; SIGKILL it after 10 s.
+
+        On SIGTERM the server shuts its kernels down itself (jupyter_client starts each kernel
+        in a session of its own, so they are not in the group); a kernel whose server was
+        killed exits through ipykernel's parent poller.
+        """
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -242,8 +247,7 @@ class LabServer:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
-        if proc is not None:
-            # kernels run in the same session; make sure none survives the server
+        if proc is not None:  # any helper left in the server's group (e.g. npm called by LSP)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
         if getattr(self, "_log", None) is not None:
