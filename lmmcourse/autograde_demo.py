@@ -234,6 +234,13 @@ def _fill_reflections(nb, master_path: Path):
     return nb
 
 
+def perfect_notebook(course: Path, key: AssignmentKey):
+    """The released notebook with every answer right and the model answers in the reflections."""
+    release = nbformat.read(course / "release" / key.assignment / key.notebook, as_version=4)
+    nb = _fill_reflections(copy.deepcopy(release), course / "source" / key.assignment / key.notebook)
+    return _fill(nb, key)
+
+
 def make_submissions(course: Path, key: AssignmentKey, scenarios=SCENARIOS) -> dict[str, Expected]:
     """Write one submission per scenario under ``course/submitted/<student>/<assignment>/``.
 
@@ -460,7 +467,7 @@ def preflight(course: Path, assignment: str, student: str, notebooks: list[str])
 def _cell_changes(release, submitted) -> list[str]:
     """Deleted answer/test cells and edited test cells of a submission, compared with the release."""
     mine = {_nbgrader(c)["grade_id"]: c for c in submitted.cells if _nbgrader(c).get("grade_id")}
-    out = []
+    out, edited = [], []
     for cell in release.cells:
         meta = _nbgrader(cell)
         gid = meta.get("grade_id")
@@ -471,7 +478,12 @@ def _cell_changes(release, submitted) -> list[str]:
             out.append(f"test cell {gid} deleted (restored from the master)" if is_test
                        else f"answer cell {gid} deleted")
         elif is_test and mine[gid].source.strip() != cell.source.strip():
-            out.append(f"test cell {gid} edited (restored from the master)")
+            edited.append(gid)
+    if len(edited) == 1:
+        out.append(f"test cell {edited[0]} edited (restored from the master)")
+    elif edited:
+        shown = ", ".join(edited) if len(edited) <= 3 else f"{edited[0]}, ..., {edited[-1]}"
+        out.append(f"{len(edited)} test cells edited ({shown}; restored from the master)")
     return out
 
 
