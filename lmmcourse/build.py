@@ -72,13 +72,13 @@ def clean_notebook(nb, keep_nbgrader=True, keep_outputs=False):
             meta["nbgrader"] = cell.metadata["nbgrader"]
         cell.metadata = meta
         if cell.cell_type == "code":
-            cell.execution_count = None
             if not keep_outputs:
+                cell.execution_count = None
                 cell.outputs = []
             else:
+                # executed answer keys keep their execution counts: nbval treats a cell with outputs
+                # and no count as an unrun reference cell
                 for out in cell.outputs:
-                    if "execution_count" in out:
-                        out["execution_count"] = None
                     # a stored widget view shows "model not found" once the kernel is gone: keep only
                     # the static image/HTML fallback that every lmmcourse widget also provides
                     data = out.get("data", {})
