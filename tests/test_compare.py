@@ -4,63 +4,27 @@ Reference values: ``tests/reference/*.json`` (``tools/reference.R``), published 
 numbers (lme4: ``anova(ri, rs)`` gives Chisq 42.139 on 2 df), and chi-square identities.
 """
 
-import json
-from functools import cache
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from _reference import (
+    DATASETS,
+    REF,
+    load_reference,
+    reference_cases,
+    reference_data,
+    tight_fit,
+)
 from scipy import stats
 
 from lmmcourse.stats import bootstrap_lrt, compare, fit_tight, ranova
 
-REF = Path(__file__).resolve().parent / "reference"
-ROOT = REF.parent.parent
 LL_REL, STAT_REL, P_ABS = 1e-4, 1e-3, 1e-4
-
-
-def _load(name):
-    return json.loads((REF / f"{name}.json").read_text())
-
-
-DATASETS = ["sleepstudy", "dyestuff", "orthodont"] + (
-    ["phaa_clinics"] if (REF / "phaa_clinics.json").exists() else []
-)
-
-
-def _prepare(dataset, df):
-    """Columns as tests/reference/README.md describes them for phaa_clinics."""
-    if dataset == "phaa_clinics":
-        s = df["clinic_size"].astype(float)
-        df["clinic_size_z"] = (s - s.mean()) / s.std()
-        df["age_mean"] = df.groupby("clinic_id")["age"].transform("mean")
-        df["age_within"] = df["age"] - df["age_mean"]
-    return df
-
-
-@cache
-def _data(dataset):
-    return _prepare(dataset, pd.read_csv(ROOT / _load(dataset)["data_file"]))
-
-
-@cache
-def _fit(dataset, model):
-    spec = _load(dataset)["models"][model]["python"]
-    kw = {} if spec["re_formula"] == "1" else {"re_formula": spec["re_formula"]}
-    return fit_tight(smf.mixedlm(spec["formula"], _data(dataset), groups=spec["groups"], **kw))
-
-
-MODELS = [
-    pytest.param(ds, m, id=f"{ds}-{m}")
-    for ds in DATASETS
-    for m in _load(ds)["models"]
-]
+MODELS = reference_cases()
 COMPARISONS = [
     pytest.param(ds, c, id=f"{ds}-{c['name']}")
     for ds in DATASETS
-    for c in _load(ds)["comparisons"]
+    for c in load_reference(ds)["comparisons"]
 ]
 
 
@@ -69,8 +33,8 @@ COMPARISONS = [
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("dataset", "model"), MODELS)
 def test_ranova_matches_lmertest(dataset, model):
-    ref = _load(dataset)["models"][model]["ranova"]
-    out = ranova(_fit(dataset, model))
+    ref = load_reference(dataset)["models"][model]["ranova"]
+    out = ranova(tight_fit(dataset, model))
     assert list(out.columns) == ["term", "loglik", "n_params", "lrt", "df", "p_value",
                                  "p_value_boundary"]
     assert len(out) == len(ref)
@@ -87,13 +51,13 @@ def test_ranova_matches_lmertest(dataset, model):
 
 def test_ranova_boundary_p_values():
     # lone random intercept: mixture 1/2 chi2_0 + 1/2 chi2_1, i.e. half the chi2_1 p-value
-    dy = ranova(_fit("dyestuff", "m0")).iloc[1]
+    dy = ranova(tight_fit("dyestuff", "m0")).iloc[1]
     assert dy["term"] == "(1 | Batch)"
     assert dy["p_value_boundary"] == pytest.approx(dy["p_value"] / 2, rel=1e-12)
     # Dyestuff: LRT 6.369 on 1 df, p = 0.01161 (lmerTest output, also in dyestuff.json)
     assert dy["p_value"] == pytest.approx(0.01161, abs=1e-5)
     # random slope reduced to the intercept: 1/2 chi2_1 + 1/2 chi2_2
-    sl = ranova(_fit("sleepstudy", "m_slope")).iloc[1]
+    sl = ranova(tight_fit("sleepstudy", "m_slope")).iloc[1]
     assert sl["term"] == "Days in (1 + Days | Subject)"
     expected = 0.5 * stats.chi2.sf(sl["lrt"], 1) + 0.5 * stats.chi2.sf(sl["lrt"], 2)
     assert sl["p_value_boundary"] == pytest.approx(expected, rel=1e-12)
@@ -102,7 +66,7 @@ def test_ranova_boundary_p_values():
 
 def test_ranova_rejects_ols():
     with pytest.raises(TypeError):
-        ranova(smf.ols("Yield ~ 1", _data("dyestuff")).fit())
+        ranova(smf.ols("Yield ~ 1", reference_data("dyestuff")).fit())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,7 +74,7 @@ def test_ranova_rejects_ols():
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("dataset", "comp"), COMPARISONS)
 def test_compare_matches_lme4_anova(dataset, comp):
-    out = compare(_fit(dataset, comp["reduced"]), _fit(dataset, comp["full"]),
+    out = compare(tight_fit(dataset, comp["reduced"]), tight_fit(dataset, comp["full"]),
                   refit=comp["refit"])
     red, full = comp["table"]
     for key, rkey in [("aic", "AIC"), ("bic", "BIC"), ("loglik", "logLik")]:
@@ -120,7 +84,7 @@ def test_compare_matches_lme4_anova(dataset, comp):
     assert out["chisq"] == pytest.approx(full["Chisq"], rel=STAT_REL)
     assert out["df"] == full["Df"]
     assert out["p_value"] == pytest.approx(full["p_value"], abs=P_ABS)
-    fa, fb = _fit(dataset, comp["reduced"]), _fit(dataset, comp["full"])
+    fa, fb = tight_fit(dataset, comp["reduced"]), tight_fit(dataset, comp["full"])
     if list(fa.model.exog_names) == list(fb.model.exog_names):
         # the models differ only in a random slope: mixture 1/2 chi2_1 + 1/2 chi2_2
         expected = 0.5 * stats.chi2.sf(out["chisq"], 1) + 0.5 * stats.chi2.sf(out["chisq"], 2)
@@ -134,7 +98,7 @@ def test_compare_matches_lme4_anova(dataset, comp):
 
 
 def test_compare_published_sleepstudy():
-    out = compare(_fit("sleepstudy", "m_int"), _fit("sleepstudy", "m_slope"))
+    out = compare(tight_fit("sleepstudy", "m_int"), tight_fit("sleepstudy", "m_slope"))
     assert set(out) == {"aic", "bic", "loglik", "n_params", "chisq", "df", "p_value",
                         "p_value_boundary", "note"}
     assert out["chisq"] == pytest.approx(42.139, abs=5e-4)
@@ -143,14 +107,14 @@ def test_compare_published_sleepstudy():
 
 
 def test_compare_fixed_effects_refits_ml_without_boundary_p():
-    d = _data("sleepstudy")
+    d = reference_data("sleepstudy")
     reduced = fit_tight(smf.mixedlm("Reaction ~ 1", d, groups="Subject"))
-    full = _fit("sleepstudy", "m_int")
+    full = tight_fit("sleepstudy", "m_int")
     out = compare(reduced, full)
     assert out["p_value_boundary"] is None
     assert "fixed effects differ" in out["note"]
     # ML log-likelihood of the random-intercept model: lme4 refitML gives the ml block
-    assert out["loglik"][1] == pytest.approx(_load("sleepstudy")["models"]["m_int"]["ml"]["logLik"],
+    assert out["loglik"][1] == pytest.approx(load_reference("sleepstudy")["models"]["m_int"]["ml"]["logLik"],
                                              rel=LL_REL)
     assert out["df"] == 1
     with pytest.raises(ValueError, match="refit=True"):
@@ -160,8 +124,8 @@ def test_compare_fixed_effects_refits_ml_without_boundary_p():
 def test_compare_not_nested_names_the_terms():
     # like the course text's m2 vs m3: the "full" model drops a fixed effect of the reduced one
     # while adding a random slope
-    d = _data("sleepstudy")
-    reduced = _fit("sleepstudy", "m_int")                     # Reaction ~ Days + (1 | Subject)
+    d = reference_data("sleepstudy")
+    reduced = tight_fit("sleepstudy", "m_int")                     # Reaction ~ Days + (1 | Subject)
     full = fit_tight(smf.mixedlm("Reaction ~ 1", d, groups="Subject", re_formula="~Days"))
     with pytest.raises(ValueError, match=r"not nested.*\{Days\} are not in the full model"):
         compare(reduced, full)
@@ -170,22 +134,22 @@ def test_compare_not_nested_names_the_terms():
 
 
 def test_compare_bad_pairs():
-    ri, rs = _fit("sleepstudy", "m_int"), _fit("sleepstudy", "m_slope")
+    ri, rs = tight_fit("sleepstudy", "m_int"), tight_fit("sleepstudy", "m_slope")
     with pytest.raises(ValueError, match="wrong order"):
         compare(rs, ri)
     with pytest.raises(ValueError, match="same"):
         compare(ri, ri)
-    half = _data("sleepstudy").iloc[:90]
+    half = reference_data("sleepstudy").iloc[:90]
     other = fit_tight(smf.mixedlm("Reaction ~ Days", half, groups="Subject", re_formula="~Days"))
     with pytest.raises(ValueError, match="different data"):
         compare(ri, other)
     with pytest.raises(TypeError):
-        compare(ri, smf.ols("Reaction ~ Days", _data("sleepstudy")).fit())
+        compare(ri, smf.ols("Reaction ~ Days", reference_data("sleepstudy")).fit())
 
 
 @pytest.mark.skipif(not (REF / "phaa_clinics.json").exists(), reason="phaa_clinics.json not made")
 def test_compare_course_text_m2_m3_not_nested():
-    m2, m3_text = _fit("phaa_clinics", "m2"), _fit("phaa_clinics", "m3_text")
+    m2, m3_text = tight_fit("phaa_clinics", "m2"), tight_fit("phaa_clinics", "m3_text")
     with pytest.raises(ValueError, match=r"clinic_size_z\} are not in the full model"):
         compare(m2, m3_text)
 
@@ -194,7 +158,7 @@ def test_compare_course_text_m2_m3_not_nested():
 # bootstrap_lrt
 # ---------------------------------------------------------------------------------------------
 def test_bootstrap_lrt_small_run():
-    ri, rs = _fit("sleepstudy", "m_int"), _fit("sleepstudy", "m_slope")
+    ri, rs = tight_fit("sleepstudy", "m_int"), tight_fit("sleepstudy", "m_slope")
     out = bootstrap_lrt(ri, rs, n_sim=19, seed=11, progress=False)
     assert set(out) == {"lrt", "p_value", "n_sim", "n_failed"}
     assert out["lrt"] == pytest.approx(42.139, abs=5e-4)   # the observed ML statistic
@@ -213,7 +177,7 @@ def test_bootstrap_lrt_agrees_with_pbmodcomp():
     # (distance ~ age + Sex + (age | Subject) vs (1 | Subject)) gave LRT 2.0213, PBtest p 0.2214
     # (997 usable samples). Our p has Monte Carlo SE sqrt(.22 * .78 / 300) = 0.024, R's 0.013:
     # allow 4 combined SEs.
-    out = bootstrap_lrt(_fit("orthodont", "m_int"), _fit("orthodont", "m_slope"), n_sim=300,
+    out = bootstrap_lrt(tight_fit("orthodont", "m_int"), tight_fit("orthodont", "m_slope"), n_sim=300,
                         seed=2024, progress=False)
     assert out["lrt"] == pytest.approx(2.0213, abs=1e-3)
     assert out["p_value"] == pytest.approx(0.2214, abs=4 * np.hypot(0.024, 0.013))

@@ -4,14 +4,11 @@ Expected values come from R (performance 0.10.2 via ``tests/reference/*.json``, 
 ``tools/reference.R``), from the course text's worked numbers, or are worked by hand below.
 """
 
-import json
-from functools import cache
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from _reference import load_reference, reference_cases, reference_data, tight_fit
 
 from lmmcourse.stats import (
     BoundaryFitWarning,
@@ -23,44 +20,8 @@ from lmmcourse.stats import (
     shrinkage_factor,
 )
 
-REF = Path(__file__).resolve().parent / "reference"
-ROOT = REF.parent.parent
 REL = 1e-4
-
-
-def _load(name):
-    return json.loads((REF / f"{name}.json").read_text())
-
-
-DATASETS = ["sleepstudy", "dyestuff", "orthodont"] + (
-    ["phaa_clinics"] if (REF / "phaa_clinics.json").exists() else []
-)
-
-
-def _prepare(dataset, df):
-    """Columns as tests/reference/README.md describes them for phaa_clinics."""
-    if dataset == "phaa_clinics":
-        s = df["clinic_size"].astype(float)
-        df["clinic_size_z"] = (s - s.mean()) / s.std()
-        df["age_mean"] = df.groupby("clinic_id")["age"].transform("mean")
-        df["age_within"] = df["age"] - df["age_mean"]
-    return df
-
-
-@cache
-def _fit(dataset, model):
-    ref = _load(dataset)
-    spec = ref["models"][model]["python"]
-    df = _prepare(dataset, pd.read_csv(ROOT / ref["data_file"]))
-    kw = {} if spec["re_formula"] == "1" else {"re_formula": spec["re_formula"]}
-    return fit_tight(smf.mixedlm(spec["formula"], df, groups=spec["groups"], **kw))
-
-
-CASES = [
-    pytest.param(ds, m, id=f"{ds}-{m}")
-    for ds in DATASETS
-    for m in _load(ds)["models"]
-]
+CASES = reference_cases()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,9 +74,9 @@ def test_anova_components_negative_estimate_is_kept_and_warned():
 
 def test_anova_components_balanced_equals_reml():
     # balanced one-way data with MSB > MSW: the ANOVA estimates are the REML estimates (lme4)
-    ref = _load("dyestuff")
+    ref = load_reference("dyestuff")
     vc = ref["models"]["m0"]["reml"]["varcorr"]
-    out = anova_components(pd.read_csv(ROOT / ref["data_file"]), "Yield", "Batch")
+    out = anova_components(reference_data("dyestuff"), "Yield", "Batch")
     assert out["n0"] == pytest.approx(5)
     assert out["sigma2_u"] == pytest.approx(vc["sigma2_u"], rel=REL)
     assert out["sigma2_e"] == pytest.approx(vc["sigma2_e"], rel=REL)
@@ -136,8 +97,8 @@ def test_anova_components_bad_input():
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("dataset", "model"), CASES)
 def test_icc_matches_performance(dataset, model):
-    ref = _load(dataset)["models"][model]["icc"]
-    res = _fit(dataset, model)
+    ref = load_reference(dataset)["models"][model]["icc"]
+    res = tight_fit(dataset, model)
     if ref["adjusted"] is None:  # performance: singular fit, NA
         with pytest.warns(BoundaryFitWarning):
             out = icc(res)
@@ -151,8 +112,8 @@ def test_icc_matches_performance(dataset, model):
 
 @pytest.mark.parametrize(("dataset", "model"), CASES)
 def test_r2_nakagawa_matches_performance(dataset, model):
-    ref = _load(dataset)["models"][model]["r2_nakagawa"]
-    res = _fit(dataset, model)
+    ref = load_reference(dataset)["models"][model]["r2_nakagawa"]
+    res = tight_fit(dataset, model)
     if ref["conditional"] is None:  # performance: singular fit, NA; marginal = v_f/(v_f+v_e)
         with pytest.warns(BoundaryFitWarning):
             out = r2_nakagawa(res)
@@ -165,8 +126,8 @@ def test_r2_nakagawa_matches_performance(dataset, model):
 
 
 def test_icc_random_intercept_is_variance_ratio():
-    res = _fit("dyestuff", "m0")
-    vc = _load("dyestuff")["models"]["m0"]["reml"]["varcorr"]
+    res = tight_fit("dyestuff", "m0")
+    vc = load_reference("dyestuff")["models"]["m0"]["reml"]["varcorr"]
     expected = vc["sigma2_u"] / (vc["sigma2_u"] + vc["sigma2_e"])
     assert icc(res)["adjusted"] == pytest.approx(expected, rel=REL)
 
@@ -206,7 +167,7 @@ def test_icc_rejects_non_mixed_results():
 
 
 def test_non_converged_fit_is_refused():
-    d = pd.read_csv(ROOT / "tests/reference/data/sleepstudy.csv")
+    d = reference_data("sleepstudy")
     md = smf.mixedlm("Reaction ~ Days", d, groups="Subject", re_formula="~Days")
     with pytest.warns(Warning):
         res = md.fit(maxiter=2, method="bfgs")

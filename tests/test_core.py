@@ -1,15 +1,13 @@
 """lmmcourse.stats._core: validation, lme4's singularity rule, per-cluster arrays."""
 
 import copy
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-from statsmodels.regression.mixed_linear_model import MixedLMParams
+from _reference import issue_10239_fit, load_reference, reference_data
 
 from lmmcourse.stats._core import (
     BoundaryFitWarning,
@@ -23,32 +21,20 @@ from lmmcourse.stats._core import (
     validate_result,
 )
 
-REF = Path(__file__).resolve().parent / "reference"
-
 
 @pytest.fixture(scope="module")
 def sleep():
-    return pd.read_csv(REF / "data" / "sleepstudy.csv")
+    return reference_data("sleepstudy")
 
 
 @pytest.fixture(scope="module")
 def sleep_ref():
-    return json.loads((REF / "sleepstudy.json").read_text())["models"]
+    return load_reference("sleepstudy")["models"]
 
 
 @pytest.fixture(scope="module")
 def slope_fit(sleep):
     return smf.mixedlm("Reaction ~ Days", sleep, groups="Subject", re_formula="~Days").fit()
-
-
-@pytest.fixture(scope="module")
-def zero_data():
-    """10 clusters x 5 with no cluster effect: the REML estimate of sigma2_u is 0."""
-    rng = np.random.default_rng(0)
-    d = pd.DataFrame({"g": np.repeat(np.arange(10), 5), "x": rng.normal(size=50),
-                      "w": np.repeat(rng.normal(size=10), 5)})
-    d["y"] = 1 + d["x"] + 0.5 * d["w"] + rng.normal(size=50)
-    return d
 
 
 # ------------------------------------------------------------------------------------------
@@ -198,12 +184,7 @@ def test_model_arrays_random_intercept_names(sleep):
 
 
 def test_issue_10239_is_detected_and_corrected(zero_data):
-    md = smf.mixedlm("y ~ x + w", zero_data, groups="g")
-    start = MixedLMParams.from_components(fe_params=np.zeros(3), cov_re=np.array([[1e-12]]))
-    free = MixedLMParams.from_components(fe_params=np.ones(3), cov_re=np.zeros((1, 1)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = md.fit(start_params=start, free=free, method=["lbfgs"])
+    res = issue_10239_fit(zero_data)
     fe = np.asarray(res.fe_params)
     assert res.converged and fe[0] == 0.0 and fe[2] == 0.0  # statsmodels' silent zeros
     with pytest.warns(ZeroFixedEffectWarning, match="Intercept, w .statsmodels issue 10239"):

@@ -4,16 +4,22 @@ Reference values: ``tests/reference/*.json`` written by ``tools/reference.R`` (s
 there), plus published sleepstudy numbers and a few hand-derived identities.
 """
 
-import json
 import warnings
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-from statsmodels.regression.mixed_linear_model import MixedLMParams
+from _reference import (
+    REF,
+    issue_10239_fit,
+    load_reference,
+    reference_cases,
+    reference_data,
+    reference_model,
+    tight_fit,
+)
 
 from lmmcourse.stats._core import BoundaryFitWarning
 from lmmcourse.stats._ddf import (
@@ -23,25 +29,8 @@ from lmmcourse.stats._ddf import (
     satterthwaite_f,
 )
 
-REF = Path(__file__).resolve().parent / "reference"
-ROOT = REF.parent.parent
-
 # accuracy targets (relative for df and SE, absolute for p-values)
 SAT_DF, KR_DF, KR_SE, SE_REL, P_ABS = 1e-3, 1e-2, 1e-2, 1e-3, 1e-4
-
-
-def _load(name):
-    return json.loads((REF / f"{name}.json").read_text())
-
-
-def _prepare_clinics(df):
-    """Columns as described in tests/reference/README.md (phaa_clinics.json)."""
-    df = df.copy()
-    s = df["clinic_size"].astype(float)
-    df["clinic_size_z"] = (s - s.mean()) / s.std()
-    df["age_mean"] = df.groupby("clinic_id", observed=True)["age"].transform("mean")
-    df["age_within"] = df["age"] - df["age_mean"]
-    return df
 
 
 @cache
@@ -49,18 +38,13 @@ def fit_reference(dataset, model, reml=True):
     """Fit the statsmodels twin of a reference model at lme4's optimum.
 
     The default optimisers (or L-BFGS) are enough for most models; when they fail or stop at a
-    lower log-likelihood than lme4 (random slopes near the boundary), refit with ``fit_tight``.
+    lower log-likelihood than lme4 (random slopes near the boundary), refit with ``fit_tight``
+    (the session-wide fit of ``_reference.tight_fit``, shared with the other test modules).
     Comparing df with R is only meaningful at the same optimum: near a boundary the df of
     some coefficients moves by 1e-3 while the log-likelihood changes by 1e-7.
     """
-    ref = _load(dataset)
-    spec = ref["models"][model]["python"]
-    want = ref["models"][model]["reml" if reml else "ml"]["logLik"]
-    df = pd.read_csv(ROOT / ref["data_file"])
-    if dataset == "phaa_clinics":
-        df = _prepare_clinics(df)
-    kw = {} if spec["re_formula"] == "1" else {"re_formula": spec["re_formula"]}
-    md = smf.mixedlm(spec["formula"], df, groups=spec["groups"], **kw)
+    want = load_reference(dataset)["models"][model]["reml" if reml else "ml"]["logLik"]
+    md = reference_model(dataset, model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for method in (None, ["lbfgs"]):
@@ -70,39 +54,18 @@ def fit_reference(dataset, model, reml=True):
                 continue
             if res.converged and abs(res.llf - want) <= 1e-8 * abs(want):
                 return res
-        return _fit_tight(md, reml)
-
-
-def _fit_tight(md, reml):
-    try:
-        from lmmcourse.stats._compare import fit_tight
-    except ImportError:  # pragma: no cover - fallback while _compare is being written
-        fits = []
-        for method in (["lbfgs"], ["nm", "lbfgs"], ["powell"]):
-            try:
-                fits.append(md.fit(reml=reml, method=method))
-            except np.linalg.LinAlgError:
-                continue
-        return max((f for f in fits if f.converged), key=lambda f: f.llf)
-    return fit_tight(md, reml=reml)
+        return tight_fit(dataset, model, reml=reml)
 
 
 # random-slope clinic models sit at the boundary: they need fit_tight (a few seconds each)
 SLOW_FITS = {("phaa_clinics", "m3"), ("phaa_clinics", "m3_text")}
 
 
-def _cases():
-    out = []
-    for dataset in ["sleepstudy", "dyestuff", "orthodont", "kr_bench", "phaa_clinics"]:
-        if not (REF / f"{dataset}.json").exists():
-            continue
-        for model in _load(dataset)["models"]:
-            marks = [pytest.mark.slow] if (dataset, model) in SLOW_FITS else []
-            out.append(pytest.param(dataset, model, id=f"{dataset}-{model}", marks=marks))
-    return out
-
-
-CASES = _cases()
+CASES = reference_cases(
+    [ds for ds in ["sleepstudy", "dyestuff", "orthodont", "kr_bench", "phaa_clinics"]
+     if (REF / f"{ds}.json").exists()],
+    slow=SLOW_FITS,
+)
 
 
 def test_reference_files_present():
@@ -114,7 +77,7 @@ def test_reference_files_present():
 @pytest.mark.parametrize(("dataset", "model"), CASES)
 def test_fit_matches_lme4(dataset, model):
     # precondition for everything below: same REML optimum as lme4
-    ref = _load(dataset)["models"][model]["reml"]
+    ref = load_reference(dataset)["models"][model]["reml"]
     res = fit_reference(dataset, model)
     assert res.llf == pytest.approx(ref["logLik"], rel=1e-6)
 
@@ -133,7 +96,7 @@ def _compare_table(table, rows, names, df_tol, se_tol):
 
 @pytest.mark.parametrize(("dataset", "model"), CASES)
 def test_satterthwaite_matches_lmertest(dataset, model):
-    ref = _load(dataset)["models"][model]
+    ref = load_reference(dataset)["models"][model]
     res = fit_reference(dataset, model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BoundaryFitWarning)
@@ -144,7 +107,7 @@ def test_satterthwaite_matches_lmertest(dataset, model):
 
 @pytest.mark.parametrize(("dataset", "model"), CASES)
 def test_kenward_roger_matches_pbkrtest(dataset, model):
-    ref = _load(dataset)["models"][model]
+    ref = load_reference(dataset)["models"][model]
     res = fit_reference(dataset, model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BoundaryFitWarning)
@@ -155,7 +118,7 @@ def test_kenward_roger_matches_pbkrtest(dataset, model):
 def _contest_cases():
     out = []
     for dataset, model in (case.values for case in CASES):
-        for i, con in enumerate(_load(dataset)["models"][model].get("contests", [])):
+        for i, con in enumerate(load_reference(dataset)["models"][model].get("contests", [])):
             marks = [pytest.mark.slow] if (dataset, model) in SLOW_FITS else []
             out.append(pytest.param(dataset, model, i, id=f"{dataset}-{model}-{con['name']}",
                                     marks=marks))
@@ -170,7 +133,7 @@ def _contrast(ref_model, con, fe_names):
 
 @pytest.mark.parametrize(("dataset", "model", "i"), _contest_cases())
 def test_joint_f_tests_match_r(dataset, model, i):
-    ref_model = _load(dataset)["models"][model]
+    ref_model = load_reference(dataset)["models"][model]
     con = ref_model["contests"][i]
     res = fit_reference(dataset, model)
     L = _contrast(ref_model, con, list(res.fe_params.index))
@@ -307,7 +270,7 @@ def test_bad_contrasts_raise():
 
 
 def test_non_mixedlm_input_raises_type_error():
-    df = pd.read_csv(REF / "data" / "sleepstudy.csv")
+    df = reference_data("sleepstudy")
     ols = smf.ols("Reaction ~ Days", df).fit()
     for func in (satterthwaite, kenward_roger):
         with pytest.raises(TypeError, match="MixedLMResults"):
@@ -324,23 +287,14 @@ def test_kenward_roger_rejects_ml_fit():
         kenward_roger_f(res, ["Days"])
 
 
-def _zero_variance_data():
-    """10 clusters x 5 with no cluster effect at all; the REML estimate of sigma2_u is 0."""
-    rng = np.random.default_rng(0)
-    d = pd.DataFrame({"g": np.repeat(np.arange(10), 5), "x": rng.normal(size=50),
-                      "w": np.repeat(rng.normal(size=10), 5)})
-    d["y"] = 1 + d["x"] + 0.5 * d["w"] + rng.normal(size=50)
-    return d
-
-
-# pbkrtest 0.5.2 on the same data (written out to CSV), where lme4 also reports a singular fit:
+# pbkrtest 0.5.2 on the zero_data fixture (written out to CSV), where lme4 also reports a singular fit:
 #   m <- lmer(y ~ x + w + (1 | g), d); coef(summary(m, ddf = "Kenward-Roger"))
 KR_BOUNDARY = {"std_error": [0.1570851, 0.1841030, 0.2038773],
                "df": [7.561385, 41.208677, 8.202427]}
 
 
-def test_boundary_fit_warns_and_reduces_to_ols():
-    d = _zero_variance_data()
+def test_boundary_fit_warns_and_reduces_to_ols(zero_data):
+    d = zero_data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = smf.mixedlm("y ~ x + w", d, groups="g").fit()
@@ -357,16 +311,11 @@ def test_boundary_fit_warns_and_reduces_to_ols():
     np.testing.assert_allclose(kr["df"], KR_BOUNDARY["df"], rtol=KR_DF)
 
 
-def test_issue_10239_fit_is_corrected():
+def test_issue_10239_fit_is_corrected(zero_data):
     # statsmodels zeroes the between-cluster coefficients when cov_re / scale < 1e-10; the
     # correct answer at that point is the OLS fit (the same R values as above)
-    d = _zero_variance_data()
-    md = smf.mixedlm("y ~ x + w", d, groups="g")
-    start = MixedLMParams.from_components(fe_params=np.zeros(3), cov_re=np.array([[1e-12]]))
-    free = MixedLMParams.from_components(fe_params=np.ones(3), cov_re=np.zeros((1, 1)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = md.fit(start_params=start, free=free, method=["lbfgs"])
+    d = zero_data
+    res = issue_10239_fit(d)
     assert res.converged and np.sum(np.asarray(res.fe_params) == 0.0) == 2  # the bug is there
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -1,22 +1,15 @@
 """Box-Cox profile likelihood for a mixed model, against lme4 ML fits (sleepstudy.json)."""
 
-import json
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
+from _reference import load_reference, reference_data
 from scipy import stats
 
 from lmmcourse.stats import boxcox
 
-REF = Path(__file__).resolve().parent / "reference"
-ROOT = REF.parent.parent
-
 
 def _sleep():
-    ref = json.loads((REF / "sleepstudy.json").read_text())
-    return ref, pd.read_csv(ROOT / ref["data_file"])
+    return load_reference("sleepstudy"), reference_data("sleepstudy")
 
 
 def test_profile_matches_lme4():
