@@ -195,6 +195,42 @@ def _read_validated(file: Path, spec: list[_Col]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _check_constant_within(df: pd.DataFrame, file: Path, group: str, cols: list[str]) -> None:
+    """Raise ValueError at the first row where a cluster-level column changes within a cluster."""
+    for c in cols:
+        first = df.groupby(group, observed=True)[c].transform("first")
+        bad = (df[c] != first).to_numpy()
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise _fail(
+                file, c, i + 1, str(df[c].iloc[i]),
+                f"differs from the first value {first.iloc[i]!r} of {group} "
+                f"{df[group].iloc[i]!r}; a cluster-level variable must be constant within a cluster",
+            )
+
+
+def _as_group(s: pd.Series) -> pd.Categorical:
+    return pd.Categorical(s, categories=sorted(pd.unique(s)))
+
+
+def _load(
+    filename: str,
+    path: str | os.PathLike | None,
+    spec: list[_Col],
+    group: str,
+    cluster_level: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """What every ``load_*`` does: find the file, validate it, make ``group`` categorical.
+
+    ``cluster_level`` columns must be constant within each level of ``group``.
+    """
+    file = data_path(filename, path)
+    df = _read_validated(file, spec)
+    _check_constant_within(df, file, group, list(cluster_level))
+    df[group] = _as_group(df[group])
+    return df
+
+
 def _to_csv(df: pd.DataFrame, file: Path, float_format: str = "%.1f") -> None:
     """Write ``df`` reproducibly: no index, fixed float format, ``\\n`` line ends."""
     df.to_csv(file, index=False, lineterminator="\n", float_format=float_format)
@@ -291,10 +327,7 @@ def load_classrooms(path: str | os.PathLike | None = None) -> pd.DataFrame:
         If a column is missing, the file has no rows, or a value is non-numeric or impossible
         (hours outside 0-168, score outside 0-100); the message names file, column, row and value.
     """
-    file = data_path("classrooms.csv", path)
-    df = _read_validated(file, _CLASSROOM_SPEC)
-    df["classroom"] = pd.Categorical(df["classroom"], categories=sorted(df["classroom"].unique()))
-    return df
+    return _load("classrooms.csv", path, _CLASSROOM_SPEC, "classroom")
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,6 +358,12 @@ CLINIC_TRUTH = {
     "p_smoker": 0.2,
     "p_female": 0.55,
 }
+
+
+def _uniform_clusters(rng: np.random.Generator, k: int, m_min: int, m_max: int):
+    """``k`` cluster sizes uniform on ``m_min``-``m_max`` and the cluster index (0..k-1) of each row."""
+    m = rng.integers(m_min, m_max + 1, k)
+    return m, np.repeat(np.arange(k), m)
 
 
 def _clinic_sizes(rng: np.random.Generator, n_clinics: int, total: int) -> np.ndarray:
@@ -449,24 +488,6 @@ _CLINIC_SPEC = [
 ]
 
 
-def _check_constant_within(df: pd.DataFrame, file: Path, group: str, cols: list[str]) -> None:
-    """Raise ValueError at the first row where a cluster-level column changes within a cluster."""
-    for c in cols:
-        first = df.groupby(group, observed=True)[c].transform("first")
-        bad = (df[c] != first).to_numpy()
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise _fail(
-                file, c, i + 1, str(df[c].iloc[i]),
-                f"differs from the first value {first.iloc[i]!r} of {group} "
-                f"{df[group].iloc[i]!r}; a cluster-level variable must be constant within a cluster",
-            )
-
-
-def _as_group(s: pd.Series) -> pd.Categorical:
-    return pd.Categorical(s, categories=sorted(pd.unique(s)))
-
-
 def load_clinics(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """Load and validate ``phaa_clinics.csv`` (synthetic; see ``data/README.md``).
 
@@ -495,11 +516,8 @@ def load_clinics(path: str | os.PathLike | None = None) -> pd.DataFrame:
         ``clinic_urban``/``clinic_size`` vary within a clinic. The message names the file, the
         column, the first offending data row (1-based, header excluded) and its value.
     """
-    file = data_path("phaa_clinics.csv", path)
-    df = _read_validated(file, _CLINIC_SPEC)
-    _check_constant_within(df, file, "clinic_id", ["clinic_urban", "clinic_size"])
-    df["clinic_id"] = _as_group(df["clinic_id"])
-    return df
+    return _load("phaa_clinics.csv", path, _CLINIC_SPEC, "clinic_id",
+                 cluster_level=("clinic_urban", "clinic_size"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -537,8 +555,7 @@ def simulate_herds(seed: int = SEEDS["herds"]) -> pd.DataFrame:
     """
     t = HERD_TRUTH
     rng = np.random.default_rng(seed)
-    m = rng.integers(t["m_min"], t["m_max"] + 1, t["n_herds"])
-    g = np.repeat(np.arange(t["n_herds"]), m)
+    _, g = _uniform_clusters(rng, t["n_herds"], t["m_min"], t["m_max"])
     u = rng.normal(0.0, np.sqrt(t["sigma2_u"]), t["n_herds"])
     y = t["mu"] + u[g] + rng.normal(0.0, np.sqrt(t["sigma2_e"]), g.size)
     return pd.DataFrame({"herd_id": [f"H{j + 1:02d}" for j in g], "milk": np.round(y, 1)})
@@ -563,10 +580,7 @@ def load_herds(path: str | os.PathLike | None = None) -> pd.DataFrame:
     FileNotFoundError, ValueError
         As :func:`load_clinics` (milk must lie in 0-1000 kg/week).
     """
-    file = data_path("milk_herds.csv", path)
-    df = _read_validated(file, _HERD_SPEC)
-    df["herd_id"] = _as_group(df["herd_id"])
-    return df
+    return _load("milk_herds.csv", path, _HERD_SPEC, "herd_id")
 
 
 # --------------------------------------------------------------------------------------------
@@ -618,8 +632,7 @@ def simulate_trial(seed: int = SEEDS["trial"]) -> pd.DataFrame:
     t = TRIAL_TRUTH
     rng = np.random.default_rng(seed)
     k = t["n_hospitals"]
-    m = rng.integers(t["m_min"], t["m_max"] + 1, k)
-    g = np.repeat(np.arange(k), m)
+    m, g = _uniform_clusters(rng, k, t["m_min"], t["m_max"])
     # balanced randomisation within each hospital (random order of a half-and-half list)
     treat = np.concatenate([rng.permutation(np.arange(mj) % 2) for mj in m])
     s0, s1, r = t["sd_u0"], t["sd_u1"], t["corr_u"]
@@ -653,10 +666,7 @@ def load_trial(path: str | os.PathLike | None = None) -> pd.DataFrame:
     FileNotFoundError, ValueError
         As :func:`load_clinics`.
     """
-    file = data_path("multicentre_trial.csv", path)
-    df = _read_validated(file, _TRIAL_SPEC)
-    df["hospital_id"] = _as_group(df["hospital_id"])
-    return df
+    return _load("multicentre_trial.csv", path, _TRIAL_SPEC, "hospital_id")
 
 
 # --------------------------------------------------------------------------------------------
@@ -707,8 +717,7 @@ def simulate_costs(seed: int = SEEDS["costs"]) -> pd.DataFrame:
     t = COST_TRUTH
     rng = np.random.default_rng(seed)
     k = t["n_hospitals"]
-    m = rng.integers(t["m_min"], t["m_max"] + 1, k)
-    g = np.repeat(np.arange(k), m)
+    _, g = _uniform_clusters(rng, k, t["m_min"], t["m_max"])
     n = g.size
     age = np.clip(np.round(rng.normal(62.0, 15.0, n)), 18, 95).astype(int)
     los = np.minimum(1 + rng.poisson(4.0, n), 30)
@@ -743,10 +752,7 @@ def load_costs(path: str | os.PathLike | None = None) -> pd.DataFrame:
     FileNotFoundError, ValueError
         As :func:`load_clinics`.
     """
-    file = data_path("hospital_costs.csv", path)
-    df = _read_validated(file, _COST_SPEC)
-    df["hospital_id"] = _as_group(df["hospital_id"])
-    return df
+    return _load("hospital_costs.csv", path, _COST_SPEC, "hospital_id")
 
 
 # --------------------------------------------------------------------------------------------
