@@ -90,6 +90,7 @@ def test_half_with_odd_total_takes_the_largest_sum_below_half():
     assert sum(q.points for q in key.half()) == 3  # half of 7 is 3.5: 3 is reachable, 3.5 is not
 
 
+@pytest.mark.slow  # shares the module's demo run (about 25-50 s: one kernel per submission)
 def test_exact_scores_from_the_gradebook(demo):
     course, _ = demo
     scores = _gradebook(course)
@@ -97,6 +98,7 @@ def test_exact_scores_from_the_gradebook(demo):
         assert scores[student] == (expected, 4), student
 
 
+@pytest.mark.slow
 def test_every_student_has_a_grade_and_the_export_has_them_all(demo):
     course, rows = demo
     assert set(_gradebook(course)) == set(STUDENTS)
@@ -107,6 +109,7 @@ def test_every_student_has_a_grade_and_the_export_has_them_all(demo):
     assert float(exported["perfect"]["max_score"]) == 6  # 4 autograded + 2 for the reflection
 
 
+@pytest.mark.slow
 def test_summary_rows_match_the_expected_scores(demo):
     _, rows = demo
     assert [r.student for r in rows.values()] == STUDENTS
@@ -114,6 +117,7 @@ def test_summary_rows_match_the_expected_scores(demo):
     assert rows["perfect"].manual == "pending" and rows["blank"].manual == ""
 
 
+@pytest.mark.slow
 def test_broken_submissions_are_reported_clearly(demo):
     _, rows = demo
     notes = {s: " | ".join(r.notes) for s, r in rows.items()}
@@ -135,6 +139,7 @@ def test_broken_submissions_are_reported_clearly(demo):
                                              "manual", "notes"]
 
 
+@pytest.mark.slow
 def test_infinite_loop_is_stopped_by_the_cell_timeout(demo):
     course, rows = demo
     nb = nbformat.read(course / "autograded" / "infinite_loop" / "demo" / "demo.ipynb", as_version=4)
@@ -144,12 +149,14 @@ def test_infinite_loop_is_stopped_by_the_cell_timeout(demo):
     assert TIMEOUT <= rows["infinite_loop"].seconds < TIMEOUT + 60
 
 
+@pytest.mark.slow
 def test_feedback_is_generated_for_every_graded_student(demo):
     course, _ = demo
     graded = {p.parent.parent.name for p in (course / "feedback").glob("*/demo/demo.html")}
     assert graded == set(EXPECTED)
 
 
+@pytest.mark.slow
 def test_a_broken_resubmission_loses_nothing_already_graded(demo):
     course, _ = demo
     before = _gradebook(course)
