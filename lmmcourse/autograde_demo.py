@@ -49,6 +49,7 @@ HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*###
                           re.S | re.M)
 WRONG_NUMBER = 123456789.0  # an answer no question of the lesson has
 CRASH_LINE = 'raise RuntimeError("simulated crash in a student\'s cell")'
+MARKER = "# --- written by lmmcourse.autograde_demo for a throw-away course"
 KEPT = "the previous autograded version and grade are kept"
 LOOP_LINES = "while True:  # simulated infinite loop\n    pass"
 #: (student id, what the submission is). The order is the order of grading.
@@ -319,7 +320,7 @@ def write_config(course: Path, timeout: int = 60, template: Path = ROOT / "nbgra
     ``timeout`` (seconds per cell) overrides the course's 60 s, e.g. for fast tests.
     """
     text = template.read_text(encoding="utf-8") if template.exists() else "c = get_config()  # noqa: F821\n"
-    text += ("\n# --- written by lmmcourse.autograde_demo for a throw-away course\n"
+    text += (f"\n{MARKER}\n"
              f"c.CourseDirectory.root = {str(course.resolve())!r}\n"
              f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
              f"c.Execute.timeout = {int(timeout)}\n"
@@ -329,6 +330,18 @@ def write_config(course: Path, timeout: int = 60, template: Path = ROOT / "nbgra
     path = course / "nbgrader_config.py"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _check_throw_away(course: Path):
+    """Refuse to wipe a folder that is not empty and was not made by this demo (e.g. a repository)."""
+    course = Path(course).resolve()
+    if not course.exists() or not any(course.iterdir()):
+        return
+    config = course / "nbgrader_config.py"
+    made_here = config.exists() and MARKER in config.read_text(encoding="utf-8")
+    if not made_here or (course / ".git").exists() or course in (ROOT, *ROOT.parents, Path.home()):
+        raise ValueError(f"{course} is not empty and was not made by the autograding demo: "
+                         "choose a new folder with --course-dir (it is wiped first)")
 
 
 def make_course(course: Path, source: Path = ROOT / "source", assignments=None, data: Path = ROOT / "data",
@@ -346,6 +359,7 @@ def make_course(course: Path, source: Path = ROOT / "source", assignments=None, 
     unknown = sorted(set(chosen) - set(found))
     if unknown:
         raise ValueError(f"no master for {unknown} in {source}; found {found}")
+    _check_throw_away(course)
     if course.exists():
         shutil.rmtree(course)
     course.mkdir(parents=True)

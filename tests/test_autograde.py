@@ -84,6 +84,20 @@ def test_answer_key_from_the_master(source):
     assert sum(q.points for q in key.half()) == 2
 
 
+def test_never_wipes_a_folder_it_did_not_make(tmp_path, source):
+    (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(ValueError, match="not made by the autograding demo"):
+        ag.make_course(tmp_path, source)
+    assert (tmp_path / "notes.txt").exists()
+    with pytest.raises(ValueError, match="not made by the autograding demo"):
+        ag.make_course(ROOT, source)
+    course = tmp_path / "course"
+    ag.make_course(course, source)
+    (course / "stale.txt").write_text("old run", encoding="utf-8")
+    ag.make_course(course, source)  # a previous demo folder is wiped and rebuilt
+    assert not (course / "stale.txt").exists() and (course / "source" / "demo" / "demo.ipynb").exists()
+
+
 def test_half_with_odd_total_takes_the_largest_sum_below_half():
     qs = [ag.Question(f"x{i}", f"test_x{i}", p, "number") for i, p in enumerate([2, 2, 3])]
     key = ag.AssignmentKey("a", "a.ipynb", qs, {}, 0)
