@@ -54,3 +54,15 @@ def test_readme_binder_badge_opens_first_section():
 def test_readme_names_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
+
+
+def test_every_subpackage_is_packaged():
+    """A non-editable install (a wheel, pip install git+...) must ship lmmcourse.stats too."""
+    import fnmatch
+
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"][
+        "find"]["include"]
+    packages = [".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "lmmcourse").rglob("__init__.py")]
+    assert "lmmcourse.stats" in packages
+    for name in packages:
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in include), name
