@@ -24,7 +24,6 @@ of each hidden ``grade_choice``), which only the instructor has.
 from __future__ import annotations
 
 import argparse
-import ast
 import copy
 import json
 import logging
@@ -40,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from .build import parse_choice_call
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_COURSE = ROOT / "autograde-demo"
@@ -137,21 +138,8 @@ def _nbgrader(cell) -> dict:
 
 def _choice_call(code: str):
     """``(key, options)`` of the ``grade_choice(...)`` call in hidden-test code, or None."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "grade_choice":
-            kwargs = {k.arg: k.value for k in node.keywords}
-            try:
-                key = ast.literal_eval(kwargs["key"])
-                options = tuple(ast.literal_eval(kwargs["options"])) if "options" in kwargs \
-                    else ("a", "b", "c", "d")
-            except (KeyError, ValueError):
-                return None
-            return key, options
-    return None
+    parsed = parse_choice_call(code)
+    return None if parsed is None else (parsed[0], parsed[2])
 
 
 def analyse_master(path: Path) -> AssignmentKey:

@@ -138,8 +138,8 @@ def _salt(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
-def _choice_call(code: str):
-    """Parse ``grade_choice(qid, var, key=..., feedback={...}, options=...)`` from hidden tests."""
+def parse_choice_call(code: str):
+    """``(key, feedback, options)`` of the ``grade_choice(...)`` call in hidden-test code, or None."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -171,7 +171,7 @@ def bank_entries(nb, notebook: str) -> tuple[dict, dict]:
             qid = gid[len("test_"):]
             hidden = "".join(HIDDEN.findall(cell.source))
             salt = _salt(notebook, qid, cell.source)
-            parsed = _choice_call(hidden)
+            parsed = parse_choice_call(hidden)
             if parsed:
                 key, feedback, options = parsed
                 if key not in options or set(feedback) != set(options):
