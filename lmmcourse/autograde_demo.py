@@ -40,14 +40,12 @@ from pathlib import Path
 
 import nbformat
 
-from .build import parse_choice_call
+from .build import HIDDEN, nbgrader_meta, parse_choice_call
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_COURSE = ROOT / "autograde-demo"
 COURSE_ID = "lmm-continuous"
 SOLUTION_BLOCK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*$\n?", re.M)
-HIDDEN_BLOCK = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
-                          re.S | re.M)
 WRONG_NUMBER = 123456789.0  # an answer no question of the lesson has
 CRASH_LINE = 'raise RuntimeError("simulated crash in a student\'s cell")'
 MARKER = "# --- written by lmmcourse.autograde_demo for a throw-away course"
@@ -132,10 +130,6 @@ class AssignmentKey:
         return [self.questions[i] for i in reachable[best]]
 
 
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 def _choice_call(code: str):
     """``(key, options)`` of the ``grade_choice(...)`` call in hidden-test code, or None."""
     parsed = parse_choice_call(code)
@@ -157,7 +151,7 @@ def analyse_master(path: Path) -> AssignmentKey:
     nb = nbformat.read(path, as_version=4)
     questions, solutions, manual = [], {}, 0.0
     for cell in nb.cells:
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         gid = meta.get("grade_id")
         if not gid:
             continue
@@ -167,7 +161,7 @@ def analyse_master(path: Path) -> AssignmentKey:
             manual += float(meta.get("points", 0))
         elif meta.get("grade") and cell.cell_type == "code":
             answer = gid[len("test_"):] if gid.startswith("test_") else gid
-            hidden = "".join(HIDDEN_BLOCK.findall(cell.source))
+            hidden = "".join(HIDDEN.findall(cell.source))
             parsed = _choice_call(hidden)
             if parsed:
                 kind, (key, options) = "choice", parsed
@@ -189,7 +183,8 @@ class Expected:
 
 
 def _cells_by_id(nb) -> dict[str, int]:
-    return {_nbgrader(c)["grade_id"]: i for i, c in enumerate(nb.cells) if _nbgrader(c).get("grade_id")}
+    return {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(nb.cells)
+            if nbgrader_meta(c).get("grade_id")}
 
 
 def _fill(nb, key: AssignmentKey, right: set[str] | None = None):
@@ -199,7 +194,7 @@ def _fill(nb, key: AssignmentKey, right: set[str] | None = None):
     """
     by_answer = {q.answer_id: q for q in key.questions}
     for cell in nb.cells:
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         gid = meta.get("grade_id")
         if cell.cell_type == "code" and meta.get("solution") and gid in key.solutions:
             q = by_answer.get(gid)
@@ -214,10 +209,11 @@ def _fill(nb, key: AssignmentKey, right: set[str] | None = None):
 def _fill_reflections(nb, master_path: Path):
     """Copy the master's manually graded answers in (so that they need grading, like a real answer)."""
     master = nbformat.read(master_path, as_version=4)
-    texts = {_nbgrader(c)["grade_id"]: c.source for c in master.cells
-             if _nbgrader(c).get("grade") and _nbgrader(c).get("solution") and c.cell_type == "markdown"}
+    texts = {nbgrader_meta(c)["grade_id"]: c.source for c in master.cells
+             if nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("solution")
+             and c.cell_type == "markdown"}
     for cell in nb.cells:
-        gid = _nbgrader(cell).get("grade_id")
+        gid = nbgrader_meta(cell).get("grade_id")
         if gid in texts:
             cell.source = SOLUTION_BLOCK.sub("", texts[gid]).strip()
     return nb
@@ -259,7 +255,7 @@ def make_submissions(course: Path, key: AssignmentKey, scenarios=SCENARIOS) -> d
             elif student == "edited_tests":
                 _fill(nb, key, {q.answer_id for q in key.questions} - {target.answer_id})
                 for cell in nb.cells:
-                    meta = _nbgrader(cell)
+                    meta = nbgrader_meta(cell)
                     if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
                         cell.source = "# the student edited this test\npass"
                 expected[student] = Expected(total - target.points,
@@ -468,10 +464,10 @@ def preflight(course: Path, assignment: str, student: str, notebooks: list[str])
 
 def _cell_changes(release, submitted) -> list[str]:
     """Deleted answer/test cells and edited test cells of a submission, compared with the release."""
-    mine = {_nbgrader(c)["grade_id"]: c for c in submitted.cells if _nbgrader(c).get("grade_id")}
+    mine = {nbgrader_meta(c)["grade_id"]: c for c in submitted.cells if nbgrader_meta(c).get("grade_id")}
     out, edited = [], []
     for cell in release.cells:
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         gid = meta.get("grade_id")
         if not gid or not (meta.get("grade") or meta.get("solution")):
             continue
@@ -499,7 +495,7 @@ def cell_errors(course: Path, assignment: str, student: str) -> list[str]:
     for path in sorted((course / "autograded" / student / assignment).glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
-            meta = _nbgrader(cell)
+            meta = nbgrader_meta(cell)
             gid = meta.get("grade_id")
             if cell.cell_type != "code" or not gid:
                 continue

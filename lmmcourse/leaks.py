@@ -37,6 +37,8 @@ from pathlib import Path
 
 import nbformat
 
+from .build import nbgrader_meta
+
 ROOT = Path(__file__).resolve().parents[1]
 #: What students get, relative to the repository root (the student bundle holds the same things).
 STUDENT_PATHS = ("release", "notebooks", "lmmcourse", "data")
@@ -145,16 +147,12 @@ def _assignment_pattern(line: str) -> str | None:
     return rf"(?<![\w.]){re.escape(name)}\s*=\s*{rhs}"
 
 
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 def master_secrets(nb, name: str) -> tuple[list[Secret], str]:
     """The hidden content of one master, and its visible text (normalised), for the exclusion rule."""
     secrets: list[Secret] = []
     visible: list[str] = []
     for cell in nb.cells:
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         origin = f"{name}:{meta.get('grade_id') or cell.get('id', '?')}"
         src = cell.source
         if meta.get("solution") and cell.cell_type == "markdown":
