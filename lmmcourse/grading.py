@@ -69,6 +69,10 @@ def _as_number(value):
     return None
 
 
+class AnswerFormatError(AssertionError):
+    """An answer is missing or of the wrong form (an ``AssertionError``, so nbgrader fails the test)."""
+
+
 def check_format(value, kind="choice", options=CHOICES):
     """Visible test: is the answer of the right form? Raises ``AssertionError`` with a friendly message.
 
@@ -90,22 +94,22 @@ def check_format(value, kind="choice", options=CHOICES):
     shown = ", ".join(f'"{o}"' for o in options)
     if value is None:
         hint = {"choice": f"one of {shown}", "number": "a number", "text": "some text"}[kind]
-        raise AssertionError(f"No answer yet: replace None with {hint}.")
+        raise AnswerFormatError(f"No answer yet: replace None with {hint}.")
     if kind == "choice":
         chosen = normalise_choice(value, options)
         if chosen is None:
-            raise AssertionError(f"Your answer {value!r} is not one of {shown}. Give it as text, e.g. "
+            raise AnswerFormatError(f"Your answer {value!r} is not one of {shown}. Give it as text, e.g. "
                                  f'"{options[0]}".')
         return chosen
     if kind == "number":
         number = _as_number(value)
         if number is None:
-            raise AssertionError(f"Expected a single finite number, got {type(value).__name__} "
+            raise AnswerFormatError(f"Expected a single finite number, got {type(value).__name__} "
                                  f"{value!r}. Compute it in code or type it, e.g. 0.25.")
         return number
     if kind == "text":
         if not isinstance(value, str) or not value.strip():
-            raise AssertionError("Expected some text in quotes.")
+            raise AnswerFormatError("Expected some text in quotes.")
         return value.strip()
     raise ValueError(f"unknown kind {kind!r}: use 'choice', 'number' or 'text'")
 
@@ -212,7 +216,7 @@ def _evaluate(qid, value, entry, namespace):
         options = tuple(entry["options"])
         try:
             chosen = check_format(value, "choice", options)
-        except AssertionError as exc:
+        except AnswerFormatError as exc:
             return None, str(exc)
         salt = entry["salt"]
         correct = hash_answer(salt, qid, chosen) == entry["key"]
@@ -225,10 +229,10 @@ def _evaluate(qid, value, entry, namespace):
     code = decode_text(entry["code"], entry["salt"], f"{qid}:code")
     try:
         exec(compile(code, f"<check {qid}>", "exec"), namespace)
+    except AnswerFormatError as exc:
+        return None, str(exc)
     except AssertionError as exc:
-        message = str(exc)
-        return (None if message.startswith(("No answer yet", "Expected", "Your answer")) else False,
-                message)
+        return False, str(exc)
     except Exception as exc:  # a broken answer must not stop the notebook
         return False, f"Could not check your answer: {type(exc).__name__}: {exc}"
     return True, "Correct."
