@@ -7,17 +7,20 @@ the arrival of the new PNG (round trip: front end -> kernel -> update -> PNG -> 
 the image's ``load`` event stamps when it has been decoded. One ArrowRight per move, the next move
 only after the previous figure arrived; 3 warm-up moves, then 20 measured.
 
-Server and browser start-up are shared with the browser test (``lmmcourse._browser``). Run with
+Server and browser start-up are shared with the browser test (``tests/support/browser.py``). Run with
 ``make bench`` or ``python benchmarks/run.py browser``; needs ``/usr/bin/chromium``.
 """
 
+import sys
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from lmmcourse import _browser
+# the browser driver is test support code: tests/support/browser.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support import browser as _browser  # noqa: E402
 
 N_WARMUP, N_MOVES = 3, 20
 

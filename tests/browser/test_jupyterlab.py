@@ -25,8 +25,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from lmmcourse import _browser
+from support import browser as _browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

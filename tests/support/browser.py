@@ -1,6 +1,7 @@
 """Drive the lesson in a real JupyterLab with headless Chromium (for tests and benchmarks).
 
-This private module is the one place that knows how to start a throw-away JupyterLab server, a
+This module (test support code, not part of the student package) is the one place that knows
+how to start a throw-away JupyterLab server, a
 headless Chromium controlled by Playwright, and how to open and run a notebook in it. It is used
 by ``tests/browser/test_jupyterlab.py`` (does every notebook run and every widget respond in the
 real front end?) and ``benchmarks/bench_browser.py`` (key press to new figure latency).
@@ -35,7 +36,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 #: Flags for a quiet, offline, sandbox-free headless Chromium (CI runs as root).
 CHROMIUM_ARGS = [
