@@ -1,0 +1,1 @@
+"""Support code for the tests and benchmarks (not part of the student package)."""
