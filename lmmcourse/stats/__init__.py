@@ -20,7 +20,8 @@ fitting and checks             :func:`fit_tight`, :func:`validate_result`,
 """
 
 from ._blup import blups
-from ._compare import bootstrap_lrt, compare, fit_tight, ranova
+from ._bootstrap import bootstrap_lrt
+from ._compare import compare, ranova
 from ._components import (
     anova_components,
     icc,
@@ -38,6 +39,7 @@ from ._core import (
     validate_result,
 )
 from ._ddf import kenward_roger, kenward_roger_f, satterthwaite, satterthwaite_f
+from ._fit import fit_tight
 from ._hausman import hausman, mundlak_test
 from ._transform import boxcox
 
