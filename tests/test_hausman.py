@@ -76,3 +76,24 @@ def test_mundlak_bad_input():
     d = _unbalanced().assign(level=lambda x: x["Subject"] % 3)
     with pytest.raises(ValueError, match="constant within every cluster"):
         mundlak_test("Reaction ~ Days", d, "Subject", ["level"])
+
+
+def test_hausman_balanced_is_zero_not_nan():
+    # Full sleepstudy: every subject has Days 0..9, so each cluster mean of Days is 4.5 and the
+    # random-intercept estimate of the Days slope is the within (LSDV) estimate itself, with the
+    # same variance sigma^2 / sum (x - xbar_g)^2: by hand H = 0 on 1 df, p = 1.
+    full = pd.read_csv(DATA / "sleepstudy.csv")
+    fe = smf.ols("Reaction ~ Days + C(Subject)", full).fit()
+    re = fit_tight(smf.mixedlm("Reaction ~ Days", full, groups="Subject"))
+    with pytest.warns(UserWarning, match="coincide"):
+        out = hausman(fe, re)
+    assert out == {"statistic": 0.0, "df": 1, "p_value": 1.0}
+
+
+def test_mundlak_missing_values_named():
+    d = _unbalanced()
+    d.loc[[3, 40], "Days"] = float("nan")
+    with pytest.raises(ValueError, match=r"2 missing value\(s\) \(rows 3, 40") as err:
+        mundlak_test("Reaction ~ Days", d, "Subject", ["Days"])
+    assert "constant" not in str(err.value)
+    assert "dropna" in str(err.value)

@@ -76,6 +76,9 @@ def hausman(fe_result, re_result):
     Warns
     -----
     UserWarning
+        If the two estimates and their covariances coincide (a balanced design: every cluster has
+        the same covariate means): the statistic is then 0 on ``k`` df, p = 1.
+    UserWarning
         If :math:`V_\text{FE} - V_\text{RE}` is not positive definite (it happens in finite
         samples): a generalised inverse is used and ``df`` is its rank. The Mundlak form
         (:func:`mundlak_test`) avoids the problem.
@@ -123,6 +126,22 @@ def hausman(fe_result, re_result):
     v_fe = np.asarray(inner_fe.cov_params(), dtype=float)[np.ix_(i_fe, i_fe)]
     diff = b_fe - b_re
     dv = v_fe - v_re
+    se_fe = np.sqrt(np.diag(v_fe))
+    scale = np.outer(se_fe, se_fe)
+    if np.all(np.abs(diff) <= 1e-8 * se_fe) and np.all(np.abs(dv) <= 1e-4 * scale):
+        # e.g. a balanced design: every cluster has the same mean of each compared covariate, so
+        # the random-effects estimator uses no between-cluster information and equals the
+        # within estimator, with the same covariance. H = 0 exactly: no evidence against RE.
+        warnings.warn(
+            "hausman: the fixed- and random-effects estimates of "
+            f"{', '.join(names)} coincide (as in a balanced design, where every cluster has the "
+            "same covariate means): the statistic is 0 on "
+            f"{len(names)} df (p = 1). The data carry no between-cluster information on these "
+            "coefficients, so the test cannot detect cluster-level confounding here.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return {"statistic": 0.0, "df": len(names), "p_value": 1.0}
     w, vecs = np.linalg.eigh((dv + dv.T) / 2)
     tol = max(w.max(), 0) * 1e-10 if w.size else 0
     if np.all(w > tol):
@@ -139,10 +158,8 @@ def hausman(fe_result, re_result):
             UserWarning,
             stacklevel=2,
         )
-        if df == 0:
-            return {"statistic": float("nan"), "df": 0, "p_value": float("nan")}
         proj = vecs[:, keep].T @ diff
-        stat = float(np.sum(proj**2 / w[keep]))
+        stat = float(np.sum(proj**2 / w[keep])) if df else 0.0
     return {"statistic": stat, "df": int(df), "p_value": float(stats.chi2.sf(stat, df))}
 
 
@@ -183,7 +200,8 @@ def mundlak_test(formula, data, groups, variables, re_formula=None, reml=True):
     Raises
     ------
     ValueError
-        If a variable is missing, not numeric or constant within every cluster.
+        If a variable is not a column, is not numeric, has missing values (the message names the
+        rows and clusters), or is constant within every cluster.
 
     References
     ----------
@@ -208,6 +226,19 @@ def mundlak_test(formula, data, groups, variables, re_formula=None, reml=True):
                 f"variable {v!r} is not numeric; make a 0/1 indicator column for it first"
             )
         x = frame[v].to_numpy(dtype=float)
+        missing = ~np.isfinite(x)
+        if missing.any():
+            where = frame.loc[missing, groups]
+            clusters = pd.unique(where)
+            shown = ", ".join(str(c) for c in clusters[:5]) + (", ..." if clusters.size > 5 else "")
+            rows = ", ".join(str(r) for r in frame.index[missing][:5])
+            raise ValueError(
+                f"variable {v!r} has {int(missing.sum())} missing value(s) (rows {rows}"
+                f"{', ...' if missing.sum() > 5 else ''}; {clusters.size} cluster(s) of "
+                f"{groups!r}: {shown}). Cluster means of a variable with gaps are not defined; "
+                "drop those rows from the data (e.g. data.dropna(subset=[...])) before "
+                "mundlak_test, so that the means and the model use the same rows."
+            )
         if not _varies_within(x, codes, codes.max() + 1):
             raise ValueError(
                 f"variable {v!r} is constant within every cluster: its cluster mean is the "
