@@ -169,6 +169,32 @@ def _blup_frame(result) -> pd.DataFrame:
     return blups(result)
 
 
+def caterpillar_figsize(n_effects: int, n_groups: int) -> tuple[float, float]:
+    """Figure size (inches) for a caterpillar plot: 0.22 in per cluster label, at least 4.2 in.
+
+    At the lesson's 10-11 pt tick labels a label needs about 0.2 in, so 30 clusters get
+    about 8 in and their names do not overlap.
+    """
+    return (4.2 * int(n_effects), max(4.2, 1.4 + 0.22 * int(n_groups)))
+
+
+def caterpillar_alt(result, units: str | None = None, *, z: float = 1.96) -> str:
+    """Text alternative of a caterpillar plot: clusters, effects, extremes and bar widths."""
+    table = _blup_frame(result)
+    parts = []
+    u = f" {units}" if units else ""
+    for eff in dict.fromkeys(table["effect"]):
+        d = table[table["effect"] == eff]
+        lo, hi = d.loc[d["blup"].idxmin()], d.loc[d["blup"].idxmax()]
+        excl = int(((d["blup"] - z * d["sd"] > 0) | (d["blup"] + z * d["sd"] < 0)).sum())
+        parts.append(
+            f"{eff}: from {lo['blup']:.2f}{u} (cluster {lo['group']}) to {hi['blup']:.2f}{u} "
+            f"(cluster {hi['group']}); {excl} of {len(d)} bars exclude 0"
+        )
+    return (f"Caterpillar plot of {table['group'].nunique()} clusters' predicted random effects "
+            f"(BLUPs), sorted, each with a ±{z:g} SD bar. " + "; ".join(parts) + ".")
+
+
 def caterpillar(result, ax=None, effect=None, *, z: float = 1.96, units: str | None = None,
                 label_groups: bool | None = None):
     r"""Caterpillar plot: each cluster's BLUP, sorted, with :math:`\pm z \cdot` SD bars.

@@ -21,6 +21,7 @@ from PIL import Image  # noqa: E402
 
 from lmmcourse import plots, widgets  # noqa: E402
 from lmmcourse.data import load_classrooms  # noqa: E402
+from lmmcourse.widgets import _story  # noqa: E402
 
 REF = Path(__file__).resolve().parent / "reference"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -198,7 +199,7 @@ def test_story_navigation(story):
 def test_story_fits_once(monkeypatch):
     calls = []
     real = widgets.fit_story
-    monkeypatch.setattr(widgets, "fit_story", lambda d: calls.append(1) or real(d))
+    monkeypatch.setattr(_story, "fit_story", lambda d: calls.append(1) or real(d))
     s = widgets.story()
     for _ in range(5):
         s.next_button.click()
