@@ -77,3 +77,10 @@ def test_encoding_round_trip_and_no_clear_text():
     assert "shrinkage" not in blob
     assert decode_text(blob, "salt", "r1:answer") == text
     assert encode_text(text, "other", "r1:answer") != blob
+
+
+def test_check_format_model_kind():
+    with pytest.raises(AssertionError, match="No answer yet: fit the model"):
+        check_format(None, kind="model")
+    with pytest.raises(AssertionError, match="is text"):
+        check_format("sbp ~ age", kind="model")
