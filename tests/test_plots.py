@@ -216,3 +216,133 @@ def test_null_lrt_histogram_curves_and_tails():
     np.testing.assert_allclose(area, share_pos - n_beyond, rtol=1e-9)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any(f"share exactly 0: {1 - share_pos:.2f}" in t for t in labels)
+
+
+# ------------------------------------------------------------------------ profile: smooth curve
+def test_profile_curve_is_smooth_and_exact_for_a_quadratic():
+    lam = np.linspace(-1, 1, 7)  # the 7-point grid of the lesson's Box-Cox profile
+    prof = pd.DataFrame({"lambda": lam, "loglik": -10 * (lam - 0.3) ** 2})
+    ax = plots.profile_plot(prof, best=0.3, ci=(-0.138, 0.738))
+    curve = next(ln for ln in ax.get_lines() if ln.get_gid() == "profile")
+    x, y = curve.get_data()
+    assert len(x) >= 200  # drawn smoothly, not through 7 points
+    np.testing.assert_allclose(y, -10 * (np.asarray(x) - 0.3) ** 2, atol=1e-9)  # exact parabola
+    pts = next(ln for ln in ax.get_lines() if ln.get_gid() == "profile_points")
+    np.testing.assert_allclose(pts.get_xdata(), lam)
+    assert "[-0.14, 0.74]" in plots.alt_text(ax) and "0.30" in plots.alt_text(ax)
+
+
+# --------------------------------------------------------------------------- clinic overview
+def test_clinic_overview_means_and_t_intervals_by_hand():
+    df = pd.DataFrame({"clinic_id": ["B", "B", "A", "A", "A"], "sbp": [10, 12, 1, 2, 3]})
+    ax = plots.clinic_overview(df)
+    # A: mean 2, sd 1, n 3, t(2, 0.975) = 4.302653 (table): 2 -/+ 4.302653 / sqrt(3) = 2.484138
+    # B: mean 11, sd sqrt(2), n 2, t(1, 0.975) = 12.706205: 11 -/+ 12.706205
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A (n = 3)", "B (n = 2)"]
+    (means,) = [ln for ln in ax.get_lines() if ln.get_marker() == "D"]
+    np.testing.assert_allclose(means.get_xdata(), [2, 11])
+    seg = _errorbar_segments(ax)
+    np.testing.assert_allclose(seg[:, 0, 0], [2 - 2.484138, 11 - 12.706205], atol=1e-5)
+    np.testing.assert_allclose(seg[:, 1, 0], [2 + 2.484138, 11 + 12.706205], atol=1e-5)
+    overall = next(ln for ln in ax.get_lines() if ln.get_gid() == "overall")
+    np.testing.assert_allclose(overall.get_xdata(), [28 / 5] * 2)
+    pts = next(ln for ln in ax.get_lines() if ln.get_gid() == "patients")
+    np.testing.assert_allclose(np.sort(pts.get_xdata()), [1, 2, 3, 10, 12])
+    alt = plots.alt_text(ax)
+    assert "5 patients in 2 clusters" in alt and "2.0 mmHg (A" in alt and "11.0 mmHg (B" in alt
+    with pytest.raises(ValueError, match="at least 2"):
+        plots.clinic_overview(pd.DataFrame({"clinic_id": ["A", "B", "B"], "sbp": [1, 2, 3]}))
+    with pytest.raises(ValueError, match="sbp"):
+        plots.clinic_overview(pd.DataFrame({"clinic_id": ["A"]}))
+
+
+def test_clinic_overview_grows_with_clusters():
+    from lmmcourse.data import load_clinics
+
+    ax = plots.clinic_overview(load_clinics())
+    assert len(ax.get_yticklabels()) == 30
+    assert ax.figure.get_figheight() >= 0.22 * 30
+
+
+# --------------------------------------------------------------------------- cluster lines
+class _FakeMixed:
+    """Stands in for a MixedLMResults: fixed effects and BLUPs chosen by hand."""
+
+    fe_params = pd.Series({"Intercept": 2.0, "x": 0.5})
+    random_effects = {"a": pd.Series({"Group": 1.0, "x": 0.5}),
+                      "b": pd.Series({"Group": -1.0, "x": -0.25})}
+
+
+def test_cluster_lines_three_kinds_of_line():
+    x = np.array([0.0, 1, 2, 0, 1, 2])
+    df = pd.DataFrame({"x": x, "g": list("aaabbb"),
+                       "y": np.r_[1 + 2 * x[:3], 3 - x[3:]]})  # a: 1 + 2x, b: 3 - x exactly
+    a1, a2, a3 = plots.cluster_lines(df, "x", "y", "g", result=_FakeMixed())
+    (pooled,) = [ln for ln in a1.get_lines() if ln.get_gid() == "pooled"]
+    # pooled OLS by hand: x = 0,1,2,0,1,2 (mean 1), y = 1,3,5,3,2,1;
+    # Sxy = sum (x - 1) y = -1 + 5 - 3 + 1 = 2, Sxx = 4 -> slope 0.5
+    px, py = pooled.get_data()
+    assert (py[1] - py[0]) / (px[1] - px[0]) == \
+        pytest.approx(0.5)
+    own = [ln for ln in a2.get_lines() if ln.get_gid() == "no_pooling"]
+    slopes = sorted((ln.get_ydata()[1] - ln.get_ydata()[0]) / (ln.get_xdata()[1] - ln.get_xdata()[0])
+                    for ln in own)
+    np.testing.assert_allclose(slopes, [-1, 2])
+    mixed = {tuple(np.round(ln.get_ydata(), 9)) for ln in a3.get_lines() if ln.get_gid() == "mixed"}
+    # a: (2 + 1) + (0.5 + 0.5) x at x = 0, 2 -> 3, 5;  b: (2 - 1) + (0.5 - 0.25) x -> 1, 1.5
+    assert mixed == {(3.0, 5.0), (1.0, 1.5)}
+    (fixed,) = [ln for ln in a3.get_lines() if ln.get_gid() == "fixed"]
+    np.testing.assert_allclose(fixed.get_ydata(), 2 + 0.5 * fixed.get_xdata())
+    alt = plots.alt_text(a1.figure)
+    assert "slope 0.50" in alt and "slopes from -1.00 to 2.00" in alt
+    assert "slopes from 0.25 to 1.00" in alt  # mixed-model slopes 0.5 - 0.25 and 0.5 + 0.5
+    with pytest.raises(ValueError, match="3 panels"):
+        plots.cluster_lines(df, "x", "y", "g", result=_FakeMixed(), ax=[a1])
+
+
+# ------------------------------------------------------------------------------ ML vs REML
+def test_ml_reml_plot_means_and_bias_by_hand():
+    sims = pd.DataFrame({"sigma2_u_ml": [1.0, 2.0, 3.0], "sigma2_u_reml": [2.0, 3.0, 4.0]})
+    top, bottom = plots.ml_reml_plot(sims, true_value=3.0)
+    assert top.get_title() == "ML: mean 2.0, bias -1.0 (-33% of the truth)"
+    assert bottom.get_title() == "REML: mean 3.0, bias +0.0 (+0% of the truth)"
+    for a, m in ((top, 2.0), (bottom, 3.0)):
+        truth = next(ln for ln in a.get_lines() if ln.get_gid() == "truth")
+        np.testing.assert_allclose(truth.get_xdata(), [3.0, 3.0])
+        mean = next(ln for ln in a.get_lines() if ln.get_gid().startswith("mean_"))
+        np.testing.assert_allclose(mean.get_xdata(), [m, m])
+        assert sum(p.get_height() for p in a.patches) == 3
+    assert "ML mean 2.0 (bias -1.0, -33%" in plots.alt_text(top.figure)
+    with pytest.raises(ValueError, match="ml_reml_bias"):
+        plots.ml_reml_plot(pd.DataFrame({"x": [1]}), 1.0)
+
+
+def test_ml_reml_plot_takes_simulate_output():
+    from lmmcourse import simulate
+
+    sims = simulate.ml_reml_bias(6, 5, 4.0, 16.0, 200, seed=1, engine="profile")
+    top, bottom = plots.ml_reml_plot(sims, 4.0)
+    ml = float(sims["sigma2_u_ml"].mean())
+    assert f"mean {ml:.1f}" in top.get_title()
+    assert "σ²u" in bottom.get_xlabel()
+
+
+# ---------------------------------------------------------------------------- influence
+def test_cluster_influence_plot_reference_line_and_flags():
+    d = [0.5, 0.05, 0.1, 0.02, 0.01, 0.3, 0.41, 0.0, 0.2, 0.03]
+    infl = pd.DataFrame({"cooks_distance": d}, index=[f"k{i}" for i in range(10)])
+    ax = plots.cluster_influence_plot(infl, cluster_label="clinic")
+    thr = next(ln for ln in ax.get_lines() if ln.get_gid() == "threshold")
+    np.testing.assert_allclose(thr.get_xdata(), [0.4, 0.4])  # 4 / 10 clusters
+    above = next(ln for ln in ax.get_lines() if ln.get_gid() == "above")
+    np.testing.assert_allclose(sorted(above.get_xdata()), [0.41, 0.5])
+    assert above.get_marker() != next(ln for ln in ax.get_lines()
+                                      if ln.get_gid() == "below").get_marker()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[-1] == "k0" and labels[-2] == "k6"  # largest at the top
+    alt = plots.alt_text(ax)
+    assert "2 above it: k0 (0.500), k6 (0.410)" in alt and "0.400" in alt
+    ax = plots.cluster_influence_plot(infl, threshold=0.25)
+    assert "3 above it" in plots.alt_text(ax)
+    with pytest.raises(ValueError, match="cooks_distance"):
+        plots.cluster_influence_plot(pd.DataFrame({"d": [1.0]}))

@@ -28,6 +28,8 @@ import traitlets
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..plots import img_tag
+
 __all__ = [
     "GRADING_ENV_VAR",
     "AggFigure",
@@ -84,14 +86,6 @@ def skip_when_grading(func: F) -> F:
         return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-def img_tag(png: bytes, alt: str, css_class: str = "lmm-static-figure") -> str:
-    """An ``<img>`` element with the PNG inlined as a data URL and ``alt`` text (escaped)."""
-    b64 = base64.b64encode(bytes(png)).decode("ascii")
-    return (f'<img class="{css_class}" alt="{html.escape(alt, quote=True)}" '
-            f'src="data:image/png;base64,{b64}" style="max-width:100%;height:auto;'
-            'background:#fff">')
 
 
 class LessonWidget(W.VBox):

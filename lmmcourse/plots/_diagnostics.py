@@ -1,146 +1,29 @@
-"""Static plots used across the lesson's notebooks.
+"""Model and diagnostic plots: caterpillar, QQ, residuals, shrinkage, Box-Cox profile, null LRT.
 
-Every function draws on a Matplotlib ``Axes`` it is given (``ax=``) or, when ``ax`` is None, on a
-new figure made with :func:`matplotlib.pyplot.subplots` (so a notebook shows it inline), and
-returns the ``Axes`` (or an array of them). Nothing here calls ``plt.show()``.
-
-Conventions (see CONTRIBUTING.md): the Okabe-Ito colour-blind-safe palette (:func:`palette`),
-axis labels with units, and no meaning carried by colour alone (marker shapes and line styles
-repeat every distinction that a colour makes).
-
-=========================  ===================================================================
-function                   what it shows
-=========================  ===================================================================
-:func:`palette`            the Okabe-Ito colours used everywhere (also :data:`MARKERS`)
-:func:`use_style`          readable Matplotlib defaults for the lesson
-:func:`caterpillar`        sorted BLUPs with +-1.96 SD bars, one panel per random effect
-:func:`qq`                 normal QQ plot with R's ``qqline`` reference line
-:func:`residuals_vs`       residuals against a variable, with a lowess or binned-mean line
-:func:`shrinkage_plot`     raw cluster means and mixed-model estimates joined by arrows
-:func:`profile_plot`       Box-Cox profile log-likelihood against lambda with its CI
-:func:`null_lrt_histogram` simulated null LRT values against chi2_1 and the 50:50 mixture
-=========================  ===================================================================
+Each function draws on the ``ax`` it is given or on a new pyplot figure, stores a text
+alternative with the key numbers on the Axes (:func:`lmmcourse.plots.set_alt`) and returns the
+Axes (or an array of them).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 from scipy import stats as _st
 
+from ._core import _finish, _fmt, _new_axes, _unit, palette
+
 __all__ = [
-    "MARKERS",
-    "OKABE_ITO",
     "caterpillar",
+    "caterpillar_alt",
+    "caterpillar_figsize",
     "null_lrt_histogram",
-    "palette",
     "profile_plot",
     "qq",
     "residuals_vs",
     "shrinkage_plot",
-    "use_style",
 ]
-
-#: The eight Okabe-Ito colours by name (Okabe & Ito, 2008, "Color Universal Design").
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky blue": "#56B4E9",
-    "bluish green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "reddish purple": "#CC79A7",
-}
-
-#: Marker shapes paired with :func:`palette` position by position, so that groups differ by
-#: shape as well as colour.
-MARKERS = ("o", "s", "^", "D", "v", "P", "X")
-
-#: Line styles paired with :func:`palette` position by position.
-LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)))
-
-_ORDER = ("blue", "orange", "bluish green", "vermillion", "reddish purple", "sky blue", "yellow")
-
-
-def palette(n: int | None = None) -> list[str]:
-    """The lesson's colour-blind-safe palette (Okabe-Ito, without black).
-
-    Ordered for use on a white background: the low-contrast yellow comes last.
-
-    Parameters
-    ----------
-    n : int, optional
-        Number of colours wanted (1-7); all seven if None.
-
-    Returns
-    -------
-    list of str
-        Hex colours: blue, orange, bluish green, vermillion, reddish purple, sky blue, yellow.
-
-    References
-    ----------
-    Okabe, M. & Ito, K. (2008). *Color Universal Design (CUD): how to make figures and
-    presentations that are friendly to colorblind people*. https://jfly.uni-koeln.de/color/
-    """
-    colours = [OKABE_ITO[k] for k in _ORDER]
-    if n is None:
-        return colours
-    if not 1 <= int(n) <= len(colours):
-        raise ValueError(
-            f"palette(n) needs 1 <= n <= {len(colours)}, got {n}; with more groups than "
-            "colours, distinguish the rest by marker shape (MARKERS) or facet the plot."
-        )
-    return colours[: int(n)]
-
-
-def use_style() -> dict:
-    """Set readable Matplotlib defaults for the lesson (palette, font sizes, light grid).
-
-    Changes ``matplotlib.rcParams`` for the running session and returns the settings applied,
-    so a notebook can call it once at the top.
-
-    Returns
-    -------
-    dict
-        The rcParams that were set.
-    """
-    import matplotlib as mpl
-    from cycler import cycler
-
-    settings = {
-        "axes.prop_cycle": cycler(color=palette()),
-        "figure.figsize": (6.4, 4.0),
-        "figure.dpi": 100,
-        "font.size": 11,
-        "axes.titlesize": 12,
-        "axes.labelsize": 11,
-        "legend.fontsize": 10,
-        "legend.frameon": False,
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-        "grid.linewidth": 0.6,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "lines.linewidth": 1.8,
-        "lines.markersize": 6,
-        "savefig.bbox": "tight",
-    }
-    mpl.rcParams.update(settings)
-    return settings
-
-
-def _new_axes(ax, **subplots_kw):
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, ax = plt.subplots(**subplots_kw)
-    return ax
-
-
-def _unit(label: str, unit: str | None) -> str:
-    return f"{label} ({unit})" if unit else label
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,7 +43,7 @@ def _blup_frame(result) -> pd.DataFrame:
             )
         return result
     try:
-        from .stats import blups
+        from ..stats import blups
     except ImportError as err:  # pragma: no cover - only before stats.blups exists
         raise ImportError(
             "lmmcourse.stats.blups is not available; pass a DataFrame with columns "
@@ -219,6 +102,8 @@ def caterpillar(result, ax=None, effect=None, *, z: float = 1.96, units: str | N
         Units of the outcome, added to the x-axis label (e.g. ``"mmHg"``).
     label_groups : bool, optional
         Write every group's name on the y axis; by default only when there are at most 40.
+        A new figure grows 0.22 in per cluster (:func:`caterpillar_figsize`), so the names do
+        not overlap.
 
     Returns
     -------
@@ -238,7 +123,8 @@ def caterpillar(result, ax=None, effect=None, *, z: float = 1.96, units: str | N
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, axes = plt.subplots(1, len(effects), figsize=(4.2 * len(effects), 4.2),
+        n_groups = table["group"].nunique()
+        _, axes = plt.subplots(1, len(effects), figsize=caterpillar_figsize(len(effects), n_groups),
                                squeeze=False, sharey=False)
         axes = axes[0]
     else:
@@ -265,6 +151,7 @@ def caterpillar(result, ax=None, effect=None, *, z: float = 1.96, units: str | N
         a.set_ylabel("cluster (sorted by BLUP)")
         a.set_xlabel(_unit(f"predicted random effect: {eff}", units))
         a.set_title(f"{eff}: BLUP ± {z:g} SD")
+        _finish(a, caterpillar_alt(table[table["effect"] == eff], units=units, z=z))
     return axes[0] if len(axes) == 1 else np.asarray(axes)
 
 
@@ -321,7 +208,15 @@ def qq(values, ax=None, title: str = "Normal QQ plot", *, units: str | None = No
     ax.set_xlabel("theoretical quantile (standard normal, SD units)")
     ax.set_ylabel(_unit("sample quantile", units))
     ax.set_title(title)
-    return ax
+    dev = v - (intercept + slope * theo)
+    k = int(np.argmax(np.abs(dev)))
+    u = f" {units}" if units else ""
+    return _finish(ax, (
+        f"{title}: normal QQ plot of {v.size} values, from {_fmt(v[0])} to {_fmt(v[-1])}{u}, "
+        f"against standard-normal quantiles, with a dashed line through the quartiles "
+        f"(slope {_fmt(slope)}). The largest distance from the line is {_fmt(dev[k])}{u}, at "
+        f"theoretical quantile {_fmt(theo[k])}."
+    ))
 
 
 # --------------------------------------------------------------------------------------------
@@ -400,7 +295,17 @@ def residuals_vs(x, resid, ax=None, xlabel: str = "fitted value",
     if title:
         ax.set_title(title)
     ax.legend(loc="best")
-    return ax
+    trend = ""
+    if smoother is not None:
+        sm = next(ln for ln in ax.get_lines() if ln.get_gid() == "smoother")
+        ys = np.asarray(sm.get_ydata(), float)
+        trend = (f" The {'lowess' if smoother == 'lowess' else 'binned-mean'} line runs from "
+                 f"{_fmt(ys.min())} to {_fmt(ys.max())}.")
+    return _finish(ax, (
+        f"{title + ': ' if title else ''}{ylabel} of {x.size} points against {xlabel} "
+        f"({_fmt(x.min())} to {_fmt(x.max())}), with a dotted zero line; residuals range from "
+        f"{_fmt(r.min())} to {_fmt(r.max())}.{trend}"
+    ))
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,7 +375,16 @@ def shrinkage_plot(raw_means, blups, sizes, grand_mean: float = 0.0, ax=None, *,
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(loc="best", fontsize=8)
-    return ax
+    move = np.abs(raw - est)
+    j = int(np.argmax(move))
+    name = f"cluster {labels[j]}" if labels is not None else f"cluster {j + 1}"
+    return _finish(ax, (
+        f"{title}: {raw.size} clusters. Raw means from {_fmt(raw.min())} to {_fmt(raw.max())} "
+        f"are joined by arrows to mixed-model estimates from {_fmt(est.min())} to "
+        f"{_fmt(est.max())}, pulled toward the grand mean {_fmt(grand_mean)} (dashed line); "
+        f"marker area grows with cluster size ({int(m.min())} to {int(m.max())}). The largest "
+        f"move is {name} (size {int(m[j])}), from {_fmt(raw[j])} to {_fmt(est[j])}."
+    ))
 
 
 # --------------------------------------------------------------------------------------------
@@ -481,7 +395,9 @@ def profile_plot(profile_df, best: float, ci, ax=None, *, level: float = 0.95,
     r"""Profile log-likelihood of the Box-Cox :math:`\lambda`, with the maximum and CI marked.
 
     A horizontal line at :math:`\ell_{\max} - \chi^2_{1,\,level}/2` (1.92 for 95 %) shows where
-    the likelihood-ratio confidence interval for :math:`\lambda` is cut.
+    the likelihood-ratio confidence interval for :math:`\lambda` is cut. The computed points are
+    marked and joined by a not-a-knot cubic spline (a smooth curve through every point, exact
+    for a quadratic profile), not by straight segments.
 
     Parameters
     ----------
@@ -515,19 +431,45 @@ def profile_plot(profile_df, best: float, ci, ax=None, *, level: float = 0.95,
     ll = d["loglik"].to_numpy(float)
     ax = _new_axes(ax, figsize=(5.5, 4.0))
     c = palette(3)
-    ax.plot(lam, ll, color=c[0], marker="o", markersize=3, label="profile log-likelihood",
+    grid, curve = _smooth_profile(lam, ll)
+    ax.plot(grid, curve, color=c[0], linestyle="-", label="profile log-likelihood",
             gid="profile")
+    ax.plot(lam, ll, color=c[0], marker="o", markersize=4, linestyle="none",
+            label=f"computed at {lam.size} values of λ", gid="profile_points")
     cut = np.nanmax(ll) - _st.chi2.ppf(level, 1) / 2
     ax.axhline(cut, color="0.3", linestyle=":", linewidth=1,
                label=f"max − χ²₁({level:g})/2", gid="cutoff")
     ax.axvline(float(best), color=c[1], linestyle="--", label=f"λ̂ = {float(best):.2f}", gid="best")
     ax.axvspan(lo, hi, color=c[2], alpha=0.15, hatch="//",
                label=f"{level:.0%} CI [{lo:.2f}, {hi:.2f}]", gid="ci")
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
     ax.set_xlabel("Box-Cox λ (power, unitless)")
     ax.set_ylabel("log-likelihood (ML)")
     ax.set_title(title)
     ax.legend(loc="best", fontsize=8)
-    return ax
+    return _finish(ax, (
+        f"{title}: profile log-likelihood of the Box-Cox λ from {_fmt(lam.min())} to "
+        f"{_fmt(lam.max())}, highest at λ̂ = {_fmt(best)} (dashed line). The dotted cut-off "
+        f"{_fmt(_st.chi2.ppf(level, 1) / 2)} below the maximum gives the {level:.0%} interval "
+        f"[{_fmt(lo)}, {_fmt(hi)}] (shaded)."
+    ))
+
+
+def _smooth_profile(lam: np.ndarray, ll: np.ndarray, n: int = 301):
+    """A smooth curve through the profile points: a not-a-knot cubic spline (4+ points).
+
+    The spline interpolates every computed point and reproduces any cubic exactly, so a
+    quadratic profile near its maximum is drawn as the parabola it is. With fewer than 4
+    points, or repeated λ values, the points are joined by straight lines.
+    """
+    from scipy.interpolate import CubicSpline
+
+    ok = np.isfinite(ll)
+    lam, ll = lam[ok], ll[ok]
+    if lam.size < 4 or np.any(np.diff(lam) <= 0):
+        return lam, ll
+    grid = np.linspace(lam[0], lam[-1], n)
+    return grid, CubicSpline(lam, ll, bc_type="not-a-knot")(grid)
 
 
 # --------------------------------------------------------------------------------------------
@@ -603,4 +545,14 @@ def null_lrt_histogram(lrt, ax=None, *, observed: float | None = None, bins: int
     ax.set_ylabel("density (per unit of LRT)")
     ax.set_title(title)
     ax.legend(loc="upper right", fontsize=8)
-    return ax
+    obs_txt = ""
+    if observed is not None:
+        obs_txt = (f" The observed value {_fmt(obs)} (dotted line) has p = {p_chi:.3g} against "
+                   f"χ²₁ and {p_chi / 2:.3g} against the mixture.")
+    return _finish(ax, (
+        f"{title}: histogram of {v.size} simulated likelihood-ratio statistics, "
+        f"{share_zero:.0%} of them exactly 0, with the χ²₁ density (dashed) and half of it, "
+        f"the 50:50 mixture of χ²₀ and χ²₁ (solid); {np.mean(v > _st.chi2.ppf(0.95, 1)):.1%} "
+        f"of the simulated values exceed the χ²₁ 5% critical value "
+        f"{_fmt(_st.chi2.ppf(0.95, 1))}.{obs_txt}"
+    ))
