@@ -12,6 +12,7 @@ random effects                 :func:`blups`, :func:`ranova`
 model comparison               :func:`compare`, :func:`bootstrap_lrt`
 fixed effects                  :func:`satterthwaite`, :func:`satterthwaite_f`,
                                :func:`kenward_roger`, :func:`kenward_roger_f`
+intervals                      :func:`confint`, :func:`icc_interval`
 transformation                 :func:`boxcox`
 fixed vs random effects        :func:`hausman`, :func:`mundlak_test`
 fitting and checks             :func:`fit_tight`, :func:`validate_result`,
@@ -19,6 +20,7 @@ fitting and checks             :func:`fit_tight`, :func:`validate_result`,
 =============================  ===============================================================
 """
 
+from . import _display
 from ._blup import blups
 from ._bootstrap import bootstrap_lrt
 from ._compare import compare, ranova
@@ -29,6 +31,7 @@ from ._components import (
     r2_nakagawa,
     shrinkage_factor,
 )
+from ._confint import confint, icc_interval
 from ._core import (
     BoundaryFitWarning,
     ZeroFixedEffectWarning,
@@ -43,6 +46,17 @@ from ._fit import fit_tight
 from ._hausman import hausman, mundlak_test
 from ._transform import boxcox
 
+# Tables and results print like lmerTest/lme4 (same values and keys; see _display).
+satterthwaite = _display.lmer_table(satterthwaite)
+kenward_roger = _display.lmer_table(kenward_roger)
+satterthwaite_f = _display.lmer_table(satterthwaite_f)
+kenward_roger_f = _display.lmer_table(kenward_roger_f)
+ranova = _display.lmer_table(ranova)
+compare = _display.lmer_table(compare, kind="compare")
+hausman = _display.lmer_table(hausman)
+mundlak_test = _display.lmer_table(mundlak_test)
+boxcox = _display.lmer_table(boxcox, kind="boxcox")
+
 __all__ = [
     "BoundaryFitWarning",
     "ZeroFixedEffectWarning",
@@ -52,9 +66,11 @@ __all__ = [
     "boxcox",
     "check_singular",
     "compare",
+    "confint",
     "fit_tight",
     "hausman",
     "icc",
+    "icc_interval",
     "icc_from_components",
     "is_reml",
     "kenward_roger",
