@@ -7,7 +7,6 @@ STAMP := $(VENV)/.installed-stamp
 # nbgrader shells out to alembic, jupyter to its sub-commands: the venv's bin/ must come first on PATH
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 PYTEST_ARGS ?=
 
 .PHONY: setup lab test unit nbval check-sync build data bench autograde-demo student-bundle lint clean
@@ -28,7 +27,7 @@ lab: setup
 	$(BIN)/jupyter lab $$ARGS $(LAB_ARGS)
 
 lint: setup
-	$(BIN)/ruff check lmmcourse tests benchmarks
+	$(BIN)/ruff check lmmcourse lmminstructor tests benchmarks
 
 # every test: ruff, unit tests, nbval on the runnable notebooks, the sync check
 test: setup lint check-sync
@@ -42,10 +41,10 @@ nbval: setup
 	$(BIN)/python -m pytest --nbval-lax notebooks/ solutions/
 
 build: setup
-	$(BIN)/python -m lmmcourse.build
+	$(BIN)/python -m lmminstructor.build
 
 check-sync: setup
-	$(BIN)/python -m lmmcourse.build --check
+	$(BIN)/python -m lmminstructor.build --check
 
 data: setup
 	$(BIN)/python -m lmmcourse.data
@@ -54,10 +53,10 @@ bench: setup
 	$(BIN)/python benchmarks/run.py $(BENCH)
 
 autograde-demo: setup
-	$(BIN)/python -m lmmcourse.autograde_demo
+	$(BIN)/python -m lmminstructor.autograde_demo
 
 student-bundle: setup
-	$(BIN)/python -m lmmcourse.bundle
+	$(BIN)/python -m lmminstructor.bundle
 
 clean:
 	rm -rf build autograde-demo student-bundle artifacts .pytest_cache

@@ -13,7 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lmmcourse import autograde_demo as ag
+from lmminstructor import autograde_demo as ag
+from lmminstructor.conventions import Question
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "course" / "source"
@@ -99,7 +100,7 @@ def test_never_wipes_a_folder_it_did_not_make(tmp_path, source):
 
 
 def test_half_with_odd_total_takes_the_largest_sum_below_half():
-    qs = [ag.Question(f"x{i}", f"test_x{i}", p, "number") for i, p in enumerate([2, 2, 3])]
+    qs = [Question(f"x{i}", f"test_x{i}", p, "number") for i, p in enumerate([2, 2, 3])]
     key = ag.AssignmentKey("a", "a.ipynb", qs, {}, 0)
     assert sum(q.points for q in key.half()) == 3  # half of 7 is 3.5: 3 is reachable, 3.5 is not
 

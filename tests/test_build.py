@@ -8,7 +8,8 @@ import nbformat
 import numpy as np  # noqa: F401  (the hidden demo test uses np from the caller's namespace)
 import pytest
 
-from lmmcourse import build, grading
+from lmmcourse import grading
+from lmminstructor import build
 
 FIXTURE = Path(__file__).parent / "fixtures" / "course"
 SECRETS = ["SECRET-FEEDBACK", "SECRET-MODEL-ANSWER", "BEGIN SOLUTION", "BEGIN HIDDEN TESTS",
@@ -81,18 +82,22 @@ def test_self_study_runs_unanswered_and_gives_feedback(built):
 
 def test_check_feedback_only_for_chosen_option(built, capsys):
     bank = json.loads(_text(built / "lmmcourse" / "feedback_bank.json"))
-    assert grading.check("q9_1", "(B)", bank=bank) is True
+    assert grading.check("q9_1", "(B)", bank=bank) is None  # prints only: no True/False under the feedback
+    assert grading.last_results()["q9_1"] is True
     out = capsys.readouterr().out
     assert "✓ Correct" in out and "SECRET-FEEDBACK-B" in out and "SECRET-FEEDBACK-A" not in out
-    assert grading.check("q9_1", "c", bank=bank) is False
+    grading.check("q9_1", "c", bank=bank)
+    assert grading.last_results()["q9_1"] is False
     out = capsys.readouterr().out
     assert "✗ Not yet" in out and "SECRET-FEEDBACK-C" in out and "SECRET-FEEDBACK-B" not in out
 
 
 def test_check_runs_hidden_numeric_test(built, capsys):
     bank = json.loads(_text(built / "lmmcourse" / "feedback_bank.json"))
-    assert grading.check("mean_demo", 2.5, bank=bank) is True
-    assert grading.check("mean_demo", 3.0, bank=bank) is False
+    grading.check("mean_demo", 2.5, bank=bank)
+    assert grading.last_results()["mean_demo"] is True
+    grading.check("mean_demo", 3.0, bank=bank)
+    assert grading.last_results()["mean_demo"] is False
     assert "too high" in capsys.readouterr().out
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lmmcourse import build, bundle
+from lmminstructor import build, bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "course"
@@ -18,8 +18,7 @@ EXPECTED = ["README.md", "Makefile", ".gitignore", "pyproject.toml", "environmen
             "lmmcourse/grading.py", "lmmcourse/data.py", "lmmcourse/stats/__init__.py",
             "lmmcourse/feedback_bank.json", "lmmcourse/glossary.json"]
 ABSENT = ["source", "solutions", "tests", "tools", "benchmarks", "gradebook.db", "nbgrader_config.py",
-          "lmmcourse/build.py", "lmmcourse/autograde_demo.py", "lmmcourse/bundle.py", "lmmcourse/leaks.py",
-          "lmmcourse/_browser.py"]
+          "lmminstructor"]
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +28,8 @@ def course(tmp_path_factory):
     shutil.copytree(FIXTURE / "source", root / "source")
     shutil.copytree(ROOT / "lmmcourse", root / "lmmcourse",
                     ignore=shutil.ignore_patterns("__pycache__", "feedback_bank.json"))
+    shutil.copytree(ROOT / "lmminstructor", root / "lmminstructor",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "data", root / "data")
     for name in ("pyproject.toml", "environment.yml", "postBuild", "nbgrader_config.py"):
         shutil.copy2(ROOT / name, root / name)
@@ -63,6 +64,19 @@ def test_bundle_lacks_instructor_material(written):
         p.read_text(encoding="utf-8", errors="ignore") for p in out.rglob("*") if p.is_file())
 
 
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def test_bundle_package_is_the_repository_package(course, written):
+    """No deny-list: the student package is copied whole, and holds no instructor tool."""
+    out, _ = written
+    assert _files(out / "lmmcourse") == _files(course / "lmmcourse")
+    tools = ("build", "bundle", "leaks", "autograde", "_browser")
+    assert not any(name.startswith(tools) for name in _files(out / "lmmcourse"))
+
+
 def test_bundle_passes_the_leak_scan(written):
     _, found = written
     assert found == []
@@ -73,7 +87,9 @@ def test_readme_points_binder_at_the_bundle_repository(written):
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert ("https://mybinder.org/v2/gh/example-org/lmm-student/main"
             "?urlpath=lab/tree/notebooks/demo.ipynb") in readme
-    assert "| 1 | `demo.ipynb` | Demo section |" in readme
+    # 42 words at 130 wpm + 1 code cell + 1 question + 1 activity + 1 reflection = 9.3 min -> 10
+    # (hand-counted in tests/test_timing.py)
+    assert "| 1 | `demo.ipynb` | Demo section | 10 min |" in readme
     assert "make lab" in (out / "README.md").read_text(encoding="utf-8")
     makefile = (out / "Makefile").read_text(encoding="utf-8")
     assert "lab: setup" in makefile and "notebooks/demo.ipynb" in makefile

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lmmcourse import build, leaks
+from lmminstructor import build, leaks
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "course"

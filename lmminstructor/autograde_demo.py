@@ -1,6 +1,6 @@
 """Autograding demonstration: release, submit, autograde, give feedback and export grades for a mock class.
 
-``python -m lmmcourse.autograde_demo`` (``make autograde-demo``) builds a throw-away nbgrader course in
+``python -m lmminstructor.autograde_demo`` (``make autograde-demo``) builds a throw-away nbgrader course in
 ``autograde-demo/`` (wiped first; git-ignored) from the masters in ``source/``, and for every assignment:
 
 1. runs ``nbgrader generate_assignment`` (which also records the assignment in the gradebook);
@@ -40,15 +40,29 @@ from pathlib import Path
 
 import nbformat
 
-from .build import HIDDEN, nbgrader_meta, parse_choice_call
+from .conventions import (
+    Master,
+    Question,
+    grade_id,
+    is_answer_cell,
+    is_grade,
+    is_solution,
+    is_test_cell,
+)
+from .paths import NBGRADER_CONFIG, ROOT, venv_on_path
 
-ROOT = Path(__file__).resolve().parents[1]
+__all__ = ["SCENARIOS", "COURSE_ID", "AssignmentKey", "Expected", "Row", "analyse_master", "wrong_answer",
+           "wrong_type_answer", "perfect_notebook", "make_submissions", "write_config", "make_course",
+           "generate_assignment", "preflight", "cell_errors", "autograde_student", "gradebook_scores",
+           "export_grades", "grade_assignment", "format_table", "run_demo", "main"]
+
 DEFAULT_COURSE = ROOT / "autograde-demo"
 COURSE_ID = "lmm-continuous"
-SOLUTION_BLOCK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*$\n?", re.M)
 WRONG_NUMBER = 123456789.0  # an answer no question of the lesson has
 CRASH_LINE = 'raise RuntimeError("simulated crash in a student\'s cell")'
-MARKER = "# --- written by lmmcourse.autograde_demo for a throw-away course"
+MARKER = "# --- written by lmminstructor.autograde_demo for a throw-away course"
+#: Markers of demo folders written before the instructor tools had their own package.
+OLD_MARKERS = ("# --- written by lmmcourse.autograde_demo for a throw-away course",)
 KEPT = "the previous autograded version and grade are kept"
 LOOP_LINES = "while True:  # simulated infinite loop\n    pass"
 #: (student id, what the submission is). The order is the order of grading.
@@ -68,29 +82,19 @@ SCENARIOS = (
 
 
 # ----------------------------------------------------------------------------- answer key from a master
-@dataclass
-class Question:
-    """One autograded test cell of a master and the answer cell it checks."""
+def wrong_answer(q: Question) -> str | None:
+    """Code for the answer cell that gives a wrong answer of the right type (None: leave the stub)."""
+    if q.kind == "choice":
+        wrong = next(o for o in q.options if o != q.key)
+        return f"{q.answer_id} = {wrong!r}"
+    if q.kind == "number":
+        return f"{q.answer_id} = {WRONG_NUMBER!r}"
+    return None
 
-    answer_id: str
-    test_id: str
-    points: float
-    kind: str  # "choice", "number" or "other"
-    key: str | None = None
-    options: tuple[str, ...] = ()
 
-    def wrong_answer(self) -> str | None:
-        """Code for the answer cell that gives a wrong answer of the right type (None: leave the stub)."""
-        if self.kind == "choice":
-            wrong = next(o for o in self.options if o != self.key)
-            return f"{self.answer_id} = {wrong!r}"
-        if self.kind == "number":
-            return f"{self.answer_id} = {WRONG_NUMBER!r}"
-        return None
-
-    def wrong_type_answer(self) -> str:
-        """Code for the answer cell that gives an answer of the wrong type."""
-        return f'{self.answer_id} = {"3" if self.kind != "number" else repr("b")}'
+def wrong_type_answer(q: Question) -> str:
+    """Code for the answer cell that gives an answer of the wrong type."""
+    return f'{q.answer_id} = {"3" if q.kind != "number" else repr("b")}'
 
 
 @dataclass
@@ -100,8 +104,14 @@ class AssignmentKey:
     assignment: str
     notebook: str  # file name, e.g. "section1_linear_mixed_model.ipynb"
     questions: list[Question]
-    solutions: dict[str, str]  # grade_id of every solution cell -> its source with the solution unwrapped
+    solutions: dict[str, str]  # grade_id of every answer cell -> its source with the solution unwrapped
     manual_points: float
+    reflections: dict[str, str] = field(default_factory=dict)  # grade_id -> model answer
+
+    @classmethod
+    def from_master(cls, master: Master) -> AssignmentKey:
+        return cls(master.assignment, master.filename, list(master.questions), dict(master.answers),
+                   master.manual_points, {r.grade_id: r.text for r in master.reflections})
 
     @property
     def auto_points(self) -> float:
@@ -130,12 +140,6 @@ class AssignmentKey:
         return [self.questions[i] for i in reachable[best]]
 
 
-def _choice_call(code: str):
-    """``(key, options)`` of the ``grade_choice(...)`` call in hidden-test code, or None."""
-    parsed = parse_choice_call(code)
-    return None if parsed is None else (parsed[0], parsed[2])
-
-
 def analyse_master(path: Path) -> AssignmentKey:
     """Read the questions, points, keys and solutions of one master notebook.
 
@@ -148,29 +152,7 @@ def analyse_master(path: Path) -> AssignmentKey:
     -------
     AssignmentKey
     """
-    nb = nbformat.read(path, as_version=4)
-    questions, solutions, manual = [], {}, 0.0
-    for cell in nb.cells:
-        meta = nbgrader_meta(cell)
-        gid = meta.get("grade_id")
-        if not gid:
-            continue
-        if meta.get("solution") and cell.cell_type == "code":
-            solutions[gid] = SOLUTION_BLOCK.sub("", cell.source).rstrip()
-        if meta.get("grade") and meta.get("solution"):
-            manual += float(meta.get("points", 0))
-        elif meta.get("grade") and cell.cell_type == "code":
-            answer = gid[len("test_"):] if gid.startswith("test_") else gid
-            hidden = "".join(HIDDEN.findall(cell.source))
-            parsed = _choice_call(hidden)
-            if parsed:
-                kind, (key, options) = "choice", parsed
-            elif re.search(r'kind\s*=\s*"number"', cell.source):
-                kind, key, options = "number", None, ()
-            else:
-                kind, key, options = "other", None, ()
-            questions.append(Question(answer, gid, float(meta.get("points", 0)), kind, key, options))
-    return AssignmentKey(path.parent.name, path.name, questions, solutions, manual)
+    return AssignmentKey.from_master(Master.load(path))
 
 
 # ----------------------------------------------------------------------------- synthetic submissions
@@ -183,47 +165,39 @@ class Expected:
 
 
 def _cells_by_id(nb) -> dict[str, int]:
-    return {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(nb.cells)
-            if nbgrader_meta(c).get("grade_id")}
+    return {grade_id(c): i for i, c in enumerate(nb.cells) if grade_id(c)}
 
 
 def _fill(nb, key: AssignmentKey, right: set[str] | None = None):
-    """Fill every solution code cell with the master's solution; answers not in ``right`` are wrong.
+    """Fill every answer cell with the master's solution; answers not in ``right`` are wrong.
 
     ``right=None`` means every answer right.
     """
     by_answer = {q.answer_id: q for q in key.questions}
     for cell in nb.cells:
-        meta = nbgrader_meta(cell)
-        gid = meta.get("grade_id")
-        if cell.cell_type == "code" and meta.get("solution") and gid in key.solutions:
+        gid = grade_id(cell)
+        if is_answer_cell(cell) and gid in key.solutions:
             q = by_answer.get(gid)
             if q is not None and right is not None and gid not in right:
-                wrong = q.wrong_answer()
+                wrong = wrong_answer(q)
                 cell.source = key.solutions[gid] + ("\n" + wrong if wrong else "\n" + f"{gid} = None")
             else:
                 cell.source = key.solutions[gid]
     return nb
 
 
-def _fill_reflections(nb, master_path: Path):
+def _fill_reflections(nb, key: AssignmentKey):
     """Copy the master's manually graded answers in (so that they need grading, like a real answer)."""
-    master = nbformat.read(master_path, as_version=4)
-    texts = {nbgrader_meta(c)["grade_id"]: c.source for c in master.cells
-             if nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("solution")
-             and c.cell_type == "markdown"}
     for cell in nb.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
-        if gid in texts:
-            cell.source = SOLUTION_BLOCK.sub("", texts[gid]).strip()
+        if grade_id(cell) in key.reflections:
+            cell.source = key.reflections[grade_id(cell)]
     return nb
 
 
 def perfect_notebook(course: Path, key: AssignmentKey):
     """The released notebook with every answer right and the model answers in the reflections."""
     release = nbformat.read(course / "release" / key.assignment / key.notebook, as_version=4)
-    nb = _fill_reflections(copy.deepcopy(release), course / "source" / key.assignment / key.notebook)
-    return _fill(nb, key)
+    return _fill(_fill_reflections(copy.deepcopy(release), key), key)
 
 
 def make_submissions(course: Path, key: AssignmentKey, scenarios=SCENARIOS) -> dict[str, Expected]:
@@ -235,7 +209,6 @@ def make_submissions(course: Path, key: AssignmentKey, scenarios=SCENARIOS) -> d
         student id -> :class:`Expected` (the autograded score computed from the master's metadata).
     """
     release = nbformat.read(course / "release" / key.assignment / key.notebook, as_version=4)
-    master = course / "source" / key.assignment / key.notebook
     total, target = key.auto_points, key.target()
     expected: dict[str, Expected] = {}
     for student, _ in scenarios:
@@ -246,7 +219,7 @@ def make_submissions(course: Path, key: AssignmentKey, scenarios=SCENARIOS) -> d
         if student == "blank":
             expected[student] = Expected(0.0, "nothing answered")
         else:
-            _fill_reflections(nb, master)
+            _fill_reflections(nb, key)
             if student == "half":
                 right = key.half()
                 _fill(nb, key, {q.answer_id for q in right})
@@ -255,8 +228,7 @@ def make_submissions(course: Path, key: AssignmentKey, scenarios=SCENARIOS) -> d
             elif student == "edited_tests":
                 _fill(nb, key, {q.answer_id for q in key.questions} - {target.answer_id})
                 for cell in nb.cells:
-                    meta = nbgrader_meta(cell)
-                    if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
+                    if is_test_cell(cell):
                         cell.source = "# the student edited this test\npass"
                 expected[student] = Expected(total - target.points,
                                              f"tests restored; {target.answer_id} wrong")
@@ -281,7 +253,7 @@ def make_submissions(course: Path, key: AssignmentKey, scenarios=SCENARIOS) -> d
                     cell.source = LOOP_LINES + "\n" + cell.source
                     expected[student] = lost
                 elif student == "wrong_type":
-                    nb.cells[ids[target.answer_id]].source = target.wrong_type_answer()
+                    nb.cells[ids[target.answer_id]].source = wrong_type_answer(target)
                     expected[student] = lost
                 elif student == "renamed":
                     name = Path(key.notebook).stem + "-Copy1.ipynb"
@@ -298,7 +270,7 @@ def make_submissions(course: Path, key: AssignmentKey, scenarios=SCENARIOS) -> d
 
 
 # ----------------------------------------------------------------------------- course and nbgrader
-def write_config(course: Path, timeout: int = 60, template: Path = ROOT / "nbgrader_config.py") -> Path:
+def write_config(course: Path, timeout: int = 60, template: Path = NBGRADER_CONFIG) -> Path:
     """Write ``course/nbgrader_config.py``: the course's own config, with this folder as root.
 
     ``timeout`` (seconds per cell) overrides the course's 60 s, e.g. for fast tests.
@@ -322,7 +294,8 @@ def _check_throw_away(course: Path):
     if not course.exists() or not any(course.iterdir()):
         return
     config = course / "nbgrader_config.py"
-    made_here = config.exists() and MARKER in config.read_text(encoding="utf-8")
+    made_here = config.exists() and any(m in config.read_text(encoding="utf-8")
+                                        for m in (MARKER, *OLD_MARKERS))
     if not made_here or (course / ".git").exists() or course in (ROOT, *ROOT.parents, Path.home()):
         raise ValueError(f"{course} is not empty and was not made by the autograding demo: "
                          "choose a new folder with --course-dir (it is wiped first)")
@@ -354,13 +327,6 @@ def make_course(course: Path, source: Path = ROOT / "source", assignments=None, 
         shutil.copytree(data, course / "data")
     write_config(course, timeout)
     return chosen
-
-
-def _venv_on_path():
-    """nbgrader shells out to ``alembic``, which lives next to this interpreter."""
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
 def _config(course: Path):
@@ -395,7 +361,7 @@ def _run_converter(converter_cls, course: Path, assignment: str,
     from nbgrader.converters import NbGraderException
     from nbgrader.coursedir import CourseDirectory
 
-    _venv_on_path()
+    venv_on_path()
     cfg = _config(course)
     coursedir = CourseDirectory(config=cfg)
     coursedir.assignment_id = assignment
@@ -464,14 +430,13 @@ def preflight(course: Path, assignment: str, student: str, notebooks: list[str])
 
 def _cell_changes(release, submitted) -> list[str]:
     """Deleted answer/test cells and edited test cells of a submission, compared with the release."""
-    mine = {nbgrader_meta(c)["grade_id"]: c for c in submitted.cells if nbgrader_meta(c).get("grade_id")}
+    mine = {grade_id(c): c for c in submitted.cells if grade_id(c)}
     out, edited = [], []
     for cell in release.cells:
-        meta = nbgrader_meta(cell)
-        gid = meta.get("grade_id")
-        if not gid or not (meta.get("grade") or meta.get("solution")):
+        gid = grade_id(cell)
+        if not gid or not (is_grade(cell) or is_solution(cell)):
             continue
-        is_test = meta.get("grade") and not meta.get("solution") and cell.cell_type == "code"
+        is_test = is_test_cell(cell)
         if gid not in mine:
             out.append(f"test cell {gid} deleted (restored from the master)" if is_test
                        else f"answer cell {gid} deleted")
@@ -495,19 +460,18 @@ def cell_errors(course: Path, assignment: str, student: str) -> list[str]:
     for path in sorted((course / "autograded" / student / assignment).glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
-            meta = nbgrader_meta(cell)
-            gid = meta.get("grade_id")
+            gid = grade_id(cell)
             if cell.cell_type != "code" or not gid:
                 continue
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            if meta.get("solution") and any(o.get("ename") == "CellTimeoutError" for o in errors):
+            if is_answer_cell(cell) and any(o.get("ename") == "CellTimeoutError" for o in errors):
                 out.append(f"answer cell {gid} stopped by the time limit")
                 continue
             for o in errors:
                 ename, evalue = o.get("ename", ""), str(o.get("evalue", "")).strip()
-                if meta.get("solution") and ename != "NotImplementedError":
+                if is_answer_cell(cell) and ename != "NotImplementedError":
                     out.append(f"answer cell {gid} raised {ename}")
-                elif meta.get("grade") and evalue.startswith(("Your answer", "Expected a single")):
+                elif is_grade(cell) and evalue.startswith(("Your answer", "Expected a single")):
                     out.append(f"{gid}: {evalue.splitlines()[0]}")
     return out
 
@@ -686,7 +650,7 @@ def run_demo(course: Path = DEFAULT_COURSE, source: Path = ROOT / "source", assi
     return rows
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--course-dir", type=Path, default=DEFAULT_COURSE,
                         help="throw-away course folder (wiped first; default: autograde-demo/)")

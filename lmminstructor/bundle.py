@@ -1,17 +1,17 @@
 """Student bundle: a folder holding only what students need, checked for leaked answers.
 
-``python -m lmmcourse.bundle [--out DIR] [--binder-repo OWNER/NAME]`` (``make student-bundle``) writes
+``python -m lmminstructor.bundle [--out DIR] [--binder-repo OWNER/NAME]`` (``make student-bundle``) writes
 (default ``student-bundle/``, replaced if it exists):
 
 * ``notebooks/`` (self-study edition), ``release/`` (nbgrader student version), ``data/``;
-* the ``lmmcourse`` package without the instructor tools (:data:`INSTRUCTOR_MODULES`: the build, the
-  autograding demo, this module, the leak check, the browser test driver);
+* the ``lmmcourse`` package, whole (the instructor tools live apart, in ``lmminstructor``);
 * ``pyproject.toml``, ``environment.yml``, ``postBuild`` (the same pinned environment, so Binder and
   ``pip install -e .`` work), a ``Makefile`` with ``make lab``, a ``.gitignore`` and a student
   ``README.md`` whose Binder badge points at the bundle's own repository.
 
 Nothing that carries answers is copied: no ``source/``, ``solutions/``, gradebook, tests, tools,
-``nbgrader_config.py``. The bundle is then scanned by :mod:`lmmcourse.leaks` against the masters, and the
+``nbgrader_config.py``, ``lmminstructor``. The bundle is then scanned by :mod:`lmminstructor.leaks` against
+the masters, and the
 command fails (exit 1, naming file and fragment) if anything leaks. Publish the folder as its own
 repository (e.g. ``YOUR-ORG/lmm-continuous-student``) and point Binder and students at that, never at the
 instructors' repository, which holds the solutions.
@@ -23,22 +23,26 @@ import argparse
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
 from . import leaks
+from .conventions import find_masters
+from .paths import ROOT
+from .timing import estimate_minutes
 
-ROOT = Path(__file__).resolve().parents[1]
+__all__ = ["DEFAULT_OUT", "DEFAULT_BINDER_REPO", "FOLDERS", "FILES", "FORBIDDEN", "BundleError",
+           "notebook_table", "write_bundle", "main"]
+
 DEFAULT_OUT = ROOT / "student-bundle"
 DEFAULT_BINDER_REPO = "YOUR-ORG/lmm-continuous-student"
-#: Package modules that are instructor tools (they hold no answers, but students do not need them).
-INSTRUCTOR_MODULES = ("build.py", "autograde_demo.py", "bundle.py", "leaks.py", "_browser.py")
 FOLDERS = ("notebooks", "release", "data")
 FILES = ("pyproject.toml", "environment.yml", "postBuild")
 #: Paths that must never be in the bundle (checked after writing it).
 FORBIDDEN = ("source", "solutions", "tests", "tools", "benchmarks", "autograded", "submitted", "feedback",
-             "gradebook.db", "nbgrader_config.py", "autograde-demo", ".git", ".venv")
+             "gradebook.db", "nbgrader_config.py", "autograde-demo", "lmminstructor", ".git", ".venv")
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "my_reflections",
                                 "*.egg-info", ".DS_Store")
 
@@ -130,15 +134,29 @@ def _in_order(paths) -> list[Path]:
     return sorted(paths, key=lambda p: (p.name.startswith("final"), p.name))
 
 
-def notebook_table(notebooks: list[Path]) -> str:
-    """A markdown table of the notebooks in order, with the title of each."""
-    lines = ["| # | notebook | title |", "| ---: | --- | --- |"]
-    lines += [f"| {i} | `{p.name}` | {_title(p)} |" for i, p in enumerate(notebooks, 1)]
+def notebook_table(notebooks: list[Path], minutes: dict[str, int] | None = None) -> str:
+    """A markdown table of the notebooks in order, with the title and estimated time of each.
+
+    ``minutes`` maps a notebook's file name to its estimate (:func:`lmminstructor.timing.estimate_minutes`
+    of its master); a notebook without one gets an empty time.
+    """
+    minutes = minutes or {}
+    lines = ["| # | notebook | title | time |", "| ---: | --- | --- | ---: |"]
+    for i, p in enumerate(notebooks, 1):
+        time = f"{minutes[p.name]} min" if p.name in minutes else ""
+        lines.append(f"| {i} | `{p.name}` | {_title(p)} | {time} |")
     return "\n".join(lines)
 
 
+def _minutes(source: Path) -> dict[str, int]:
+    """Estimated minutes of every master under ``source``, by notebook file name."""
+    return {path.name: estimate_minutes(nbformat.read(path, as_version=4))
+            for _, path in find_masters(source)}
+
+
 def write_bundle(out: Path = DEFAULT_OUT, root: Path = ROOT, binder_repo: str = DEFAULT_BINDER_REPO,
-                 branch: str = "main", check: bool = True, log=print) -> list[leaks.Leak]:
+                 branch: str = "main", check: bool = True,
+                 log: Callable[..., object] = print) -> list[leaks.Leak]:
     """Write the student bundle to ``out`` and scan it for leaks.
 
     Parameters
@@ -176,10 +194,7 @@ def write_bundle(out: Path = DEFAULT_OUT, root: Path = ROOT, binder_repo: str = 
     for folder in FOLDERS:
         if (root / folder).exists():
             shutil.copytree(root / folder, out / folder, ignore=IGNORE)
-    shutil.copytree(root / "lmmcourse", out / "lmmcourse",
-                    ignore=lambda d, names: set(IGNORE(d, names)) | (
-                        set(INSTRUCTOR_MODULES) & set(names) if Path(d).resolve() == root / "lmmcourse"
-                        else set()))
+    shutil.copytree(root / "lmmcourse", out / "lmmcourse", ignore=IGNORE)
     for name in FILES:
         if (root / name).exists():
             shutil.copy2(root / name, out / name)
@@ -187,20 +202,20 @@ def write_bundle(out: Path = DEFAULT_OUT, root: Path = ROOT, binder_repo: str = 
     (out / "Makefile").write_text(MAKEFILE.format(first=first), encoding="utf-8")
     (out / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
     readme = README.format(repo=binder_repo, branch=branch, first=first,
-                           table=notebook_table(_in_order((out / "notebooks").glob("*.ipynb"))))
+                           table=notebook_table(_in_order((out / "notebooks").glob("*.ipynb")),
+                                                _minutes(root / "source")))
     (out / "README.md").write_text(readme, encoding="utf-8")
     log(f"wrote {out}")
     if not check:
         return []
     present = [p for p in FORBIDDEN if (out / p).exists()]
-    present += [f"lmmcourse/{m}" for m in INSTRUCTOR_MODULES if (out / "lmmcourse" / m).exists()]
     if present:
         raise BundleError(f"forbidden paths in the bundle: {present}")
     found = leaks.check(out, paths=[out], source=root / "source")
     return [leaks.Leak(str(Path(f.path).relative_to(out)), f.kind, f.origin, f.fragment) for f in found]
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="destination (default: student-bundle/)")

@@ -1,6 +1,6 @@
 """Leak check: no student-facing file may contain what the masters hide from students.
 
-``python -m lmmcourse.leaks [PATH ...]`` (run by ``make test`` through ``tests/test_leaks.py``, and by
+``python -m lmminstructor.leaks [PATH ...]`` (run by ``make test`` through ``tests/test_leaks.py``, and by
 ``make student-bundle`` on the bundle it writes) extracts from every master in ``source/``:
 
 * every **solution region** (the lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, or a
@@ -35,11 +35,24 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
+from .conventions import (
+    MARKER_LINE,
+    SOLUTION_REGION,
+    Master,
+    find_masters,
+    grade_id,
+    hidden_regions,
+    is_grade,
+    is_solution,
+    parse_grade_choice,
+    solution_regions,
+    strip_regions,
+)
+from .paths import ROOT
 
-from .build import nbgrader_meta
+__all__ = ["STUDENT_PATHS", "MIN_CHARS", "MIN_SENTENCE", "Secret", "Leak", "normalise", "strip_markup",
+           "master_secrets", "collect_secrets", "file_text", "iter_files", "scan", "check", "main"]
 
-ROOT = Path(__file__).resolve().parents[1]
 #: What students get, relative to the repository root (the student bundle holds the same things).
 STUDENT_PATHS = ("release", "notebooks", "lmmcourse", "data")
 TEXT_SUFFIXES = {".ipynb", ".json", ".py", ".md", ".txt", ".yml", ".yaml", ".toml", ".cfg", ".ini",
@@ -47,10 +60,6 @@ TEXT_SUFFIXES = {".ipynb", ".json", ".py", ".md", ".txt", ".yml", ".yaml", ".tom
 SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git", ".venv", "node_modules"}
 MIN_CHARS = 25
 MIN_SENTENCE = 25
-SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUTION[ \t]*$", re.S | re.M)
-HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*$",
-                    re.S | re.M)
-MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)[ \t]*$", re.M)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[^a-z])|\n\s*\n|\n[-*] ")
 
@@ -81,7 +90,7 @@ class Leak:
     origin: str
     fragment: str
 
-    def __str__(self):
+    def __str__(self) -> str:
         shown = self.fragment if len(self.fragment) <= 100 else self.fragment[:97] + "..."
         return f"{self.path}: {self.kind} from {self.origin}: {shown!r}"
 
@@ -118,19 +127,13 @@ def _sentences(text: str, min_chars=MIN_SENTENCE) -> list[str]:
 
 
 def _feedback_strings(code: str) -> list[str]:
-    """The strings of every ``feedback={...}`` of a ``grade_choice`` call in ``code``."""
+    """The feedback strings of the ``grade_choice`` call in ``code`` (long strings if it is not Python)."""
     try:
-        tree = ast.parse(code)
+        ast.parse(code)
     except SyntaxError:
         return re.findall(r'"([^"\n]{25,})"', code)
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "grade_choice":
-            for kw in node.keywords:
-                if kw.arg == "feedback" and isinstance(kw.value, ast.Dict):
-                    out += [v.value for v in kw.value.values
-                            if isinstance(v, ast.Constant) and isinstance(v.value, str)]
-    return out
+    parsed = parse_grade_choice(code)
+    return [] if parsed is None else list(parsed.feedback.values())
 
 
 def _assignment_pattern(line: str) -> str | None:
@@ -147,33 +150,32 @@ def _assignment_pattern(line: str) -> str | None:
     return rf"(?<![\w.]){re.escape(name)}\s*=\s*{rhs}"
 
 
-def master_secrets(nb, name: str) -> tuple[list[Secret], str]:
+def master_secrets(master: Master) -> tuple[list[Secret], str]:
     """The hidden content of one master, and its visible text (normalised), for the exclusion rule."""
     secrets: list[Secret] = []
     visible: list[str] = []
-    for cell in nb.cells:
-        meta = nbgrader_meta(cell)
-        origin = f"{name}:{meta.get('grade_id') or cell.get('id', '?')}"
+    for cell in master.nb.cells:
+        origin = f"{master.name}:{grade_id(cell) or cell.get('id', '?')}"
         src = cell.source
-        if meta.get("solution") and cell.cell_type == "markdown":
-            kind = "model answer" if meta.get("grade") else "solution"
-            text = MARKERS.sub("", src)
+        if is_solution(cell) and cell.cell_type == "markdown":
+            kind = "model answer" if is_grade(cell) else "solution"
+            text = MARKER_LINE.sub("", src)
             rendered = strip_markup(text)
             raw = dict.fromkeys(_lines(text) + _sentences(text))
             secrets += [Secret(kind, origin, s) for s in raw]
             secrets += [Secret(kind, origin, s, rendered=True)
                         for s in dict.fromkeys(_lines(rendered) + _sentences(rendered)) if s not in raw]
             continue
-        if meta.get("solution") and cell.cell_type == "code":
-            regions = SOLUTION.findall(src) or [src]
+        if is_solution(cell) and cell.cell_type == "code":
+            regions = solution_regions(src) or [src]
             for region in regions:
                 secrets += [Secret("solution", origin, s) for s in _lines(region)]
                 for line in region.splitlines():
                     pattern = _assignment_pattern(normalise(line))
                     if pattern:
                         secrets.append(Secret("answer key", origin, normalise(line), pattern))
-            src = SOLUTION.sub("", src) if SOLUTION.search(src) else ""
-        for region in HIDDEN.findall(src):
+            src = strip_regions(src, hidden=False) if SOLUTION_REGION.search(src) else ""
+        for region in hidden_regions(src):
             secrets += [Secret("hidden test", origin, s) for s in _lines(region)]
             verbatim = normalise(region)
             for text in _feedback_strings(region):
@@ -181,18 +183,18 @@ def master_secrets(nb, name: str) -> tuple[list[Secret], str]:
                 fragments = dict.fromkeys(_sentences(text) + ([normalise(text)] if len(normalise(text))
                                                               >= MIN_SENTENCE else []))
                 secrets += [Secret("feedback", origin, s, rendered=s not in verbatim) for s in fragments]
-        visible.append(HIDDEN.sub("", src))
+        visible.append(strip_regions(src, solutions=False))
     return secrets, normalise("\n".join(visible))
 
 
 def collect_secrets(source: Path = ROOT / "source") -> list[Secret]:
     """Secrets of every master under ``source/<assignment>/``, minus fragments that are visible anyway."""
     found, visible = [], []
-    paths = sorted(p for p in Path(source).glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    paths = [p for _, p in find_masters(source)]
     if not paths:
         raise FileNotFoundError(f"no master notebooks in {source}/<assignment>/")
     for path in paths:
-        secrets, text = master_secrets(nbformat.read(path, as_version=4), path.stem)
+        secrets, text = master_secrets(Master.load(path))
         found += secrets
         visible.append(text)
     public = "\n".join(visible)
@@ -301,7 +303,7 @@ def check(root: Path = ROOT, paths: Iterable[Path] | None = None, source: Path |
     return scan(targets, secrets, relative_to=root if paths is None else None)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("paths", nargs="*", type=Path,
                         help=f"files or folders to scan (default: {', '.join(STUDENT_PATHS)})")
