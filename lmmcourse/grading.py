@@ -227,8 +227,8 @@ def _fitted_mixed_model(value, name):
     if isinstance(inner, MixedLMResults):
         return inner
     if value is None:
-        raise AnswerFormatError(f"No answer yet: fit the model and assign the fitted result to {name}, "
-                                "e.g. smf.mixedlm(...).fit(...).")
+        raise AnswerFormatError("No answer yet: fit the model and store the fitted result (what "
+                                "smf.mixedlm(...).fit(...) returns) in the answer variable.")
     if isinstance(value, str):
         raise AnswerFormatError(f"{name} is text (a formula?), not a fitted model: pass the formula to "
                                 "smf.mixedlm(formula, data, groups=...) and call .fit(...) on it.")
@@ -708,9 +708,9 @@ def _verdict(qid, value, entry, namespace):
             warnings.simplefilter("ignore")
             outcome = _run_test_code(code, qid, namespace)
     except AnswerFormatError as exc:
-        return "unanswered", str(exc)
+        return "unanswered", _strip(str(exc), f"{qid}: ")
     except AssertionError as exc:
-        return "wrong", str(exc)
+        return "wrong", _strip(str(exc), f"{qid}: ")
     except Exception as exc:  # a broken answer must not stop the notebook
         return "wrong", f"Could not check your answer: {type(exc).__name__}: {exc}"
     if isinstance(outcome, Score) and float(outcome) < outcome.out_of:
@@ -718,8 +718,14 @@ def _verdict(qid, value, entry, namespace):
                            + " ".join(outcome.messages))
     if isinstance(outcome, Score):
         return "right", "Correct."
-    text = printed.getvalue().strip()
-    return "right", text.split(": ", 1)[-1] if text.startswith(f"{qid}: ") else (text or "Correct.")
+    text = _strip(_strip(printed.getvalue().strip(), f"{qid}: "), "correct. ")
+    return "right", text or "Correct."
+
+
+def _strip(text: str, prefix: str) -> str:
+    """``text`` without a leading ``prefix`` (case-insensitive), first letter capitalised."""
+    text = text[len(prefix):] if text.lower().startswith(prefix.lower()) else text
+    return text[:1].upper() + text[1:]
 
 
 def _evaluate(qid, value, entry, namespace):

@@ -9,6 +9,7 @@ did not converge 3 * 5/6 = 2.5. The partial-credit mechanism is nbgrader 0.9.6's
 
 import re
 import warnings
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -205,8 +206,10 @@ def test_check_runs_the_same_hidden_test(clinics, capsys):
     assert "fitted by ML" in out and out.count("partly right") == 0  # printed once
     check("m1", None, bank=bank)
     assert capsys.readouterr().out.startswith("m1: No answer yet")
+    check("m1", "sbp ~ age", bank=bank)
+    assert "is text (a formula?)" in capsys.readouterr().out
     check("m1", _fit("bmi ~ age", clinics), bank=bank)
-    assert capsys.readouterr().out.startswith("✗ Not yet (m1). m1: your model does not model")
+    assert capsys.readouterr().out.startswith("✗ Not yet (m1). Your model does not model")
 
 
 def test_check_prints_instead_of_returning(capsys):
@@ -217,4 +220,84 @@ def test_check_prints_instead_of_returning(capsys):
     assert check("x", 2.5, bank=bank) is None
     assert "✓ Correct (x)." in capsys.readouterr().out
     assert check("x", 3.0, bank=bank) is None
-    assert "✗ Not yet (x). your answer: 3 is too high" in capsys.readouterr().out
+    assert "✗ Not yet (x). Your answer: 3 is too high" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ the masters' own tasks
+MASTERS = Path(__file__).resolve().parents[1] / "source"
+S1 = MASTERS / "section1" / "section1_linear_mixed_model.ipynb"
+S2 = MASTERS / "section2" / "section2_random_slopes.ipynb"
+
+
+def _cell(path, cell_id):
+    nb = nbformat.read(path, as_version=4)
+    return next(c for c in nb.cells if c.get("id") == cell_id)
+
+
+def _solution(source):
+    return source.split("### BEGIN SOLUTION\n", 1)[1].split("### END SOLUTION", 1)[0]
+
+
+def _test_code(source):
+    """What nbgrader's autograder runs (and the self-study bank encodes): the markers removed."""
+    return re.sub(r"^[ \t]*### (BEGIN|END) HIDDEN TESTS[ \t]*\n?", "", source, flags=re.M)
+
+
+def _namespace(clinics):
+    from lmmcourse import stats
+    from lmmcourse.grading import assert_close, check_format, grade_choice
+
+    return {"smf": smf, "data": data, "stats": stats, "clinics": clinics.copy(),
+            "grade_model": grade_model, "check_format": check_format,
+            "grade_choice": grade_choice, "assert_close": assert_close}
+
+
+def _run_master_task(path, answer_id, test_id, answer_code, namespace):
+    from lmmcourse.grading import _run_test_code
+
+    test = _cell(path, test_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(answer_code, namespace)
+    return _run_test_code(_test_code(test.source), test_id, namespace), test.metadata["nbgrader"]
+
+
+def test_section1_m1_task(clinics, capsys):
+    answer = _cell(S1, "s1-m1-answer")
+    assert answer.metadata["nbgrader"]["grade_id"] == "m1" and answer.metadata["nbgrader"]["solution"]
+    solution = _solution(answer.source)
+    score, meta = _run_master_task(S1, "m1", "s1-m1-test", solution, _namespace(clinics))
+    assert meta["grade_id"] == "test_m1" and score == meta["points"] == 3
+    for wrong, points in [(solution.replace("reml=True", "reml=False"), 2.0),
+                          (solution.replace(" + female", ""), 1.5),
+                          (solution.replace('groups="clinic_id"', 'groups="clinic_urban"'), 2.0)]:
+        assert wrong != solution
+        score, _ = _run_master_task(S1, "m1", "s1-m1-test", wrong, _namespace(clinics))
+        assert score == pytest.approx(points)
+    # the student's variable has another name: the task alone fails (NameError or no answer)
+    with pytest.raises((NameError, AnswerFormatError)):
+        _run_master_task(S1, "m1", "s1-m1-test", solution.replace("m1 =", "model1 ="),
+                         _namespace(clinics))
+
+
+@pytest.mark.slow
+def test_section2_m_age_task(clinics):
+    ns = _namespace(clinics)
+    ns["f_m2"] = F2
+    ns["m2_ml"] = _fit(F2, clinics, reml=False, method="powell")
+    solution = _solution(_cell(S2, "s2-age-answer").source)
+    score, meta = _run_master_task(S2, "m_age", "s2-age-test", solution, ns)
+    assert meta["grade_id"] == "test_m_age" and score == meta["points"] == 3
+    score, _ = _run_master_task(S2, "m_age", "s2-age-test",
+                                solution.replace("reml=False", "reml=True"), ns)
+    assert score == 2.0  # right model, REML instead of ML
+    keep = _solution(_cell(S2, "s2-keep-age-answer").source)
+    result, meta = _run_master_task(S2, "keep_age", "s2-keep-age-test", keep, ns)
+    assert result is None and meta["points"] == 1  # grade_choice passed
+
+
+def test_master_tasks_in_the_self_study_check(clinics, capsys):
+    code = _test_code(_cell(S1, "s1-m1-test").source)
+    bank = _bank(code)
+    check("m1", _fit(F1, clinics, reml=False), bank=bank)
+    assert capsys.readouterr().out.startswith("◐ (m1) Partly right (2 of 3 points).")
