@@ -212,7 +212,7 @@ def qq(values, ax=None, title: str = "Normal QQ plot", *, units: str | None = No
     k = int(np.argmax(np.abs(dev)))
     u = f" {units}" if units else ""
     return _finish(ax, (
-        f"{title}: normal QQ plot of {v.size} values, from {_fmt(v[0])} to {_fmt(v[-1])}{u}, "
+        f"{title}: {v.size} sorted values, from {_fmt(v[0])} to {_fmt(v[-1])}{u}, plotted "
         f"against standard-normal quantiles, with a dashed line through the quartiles "
         f"(slope {_fmt(slope)}). The largest distance from the line is {_fmt(dev[k])}{u}, at "
         f"theoretical quantile {_fmt(theo[k])}."
