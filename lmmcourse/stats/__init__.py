@@ -13,6 +13,7 @@ model comparison               :func:`compare`, :func:`bootstrap_lrt`
 fixed effects                  :func:`satterthwaite`, :func:`satterthwaite_f`,
                                :func:`kenward_roger`, :func:`kenward_roger_f`
 intervals                      :func:`confint`, :func:`icc_interval`
+influence                      :func:`cluster_influence`
 transformation                 :func:`boxcox`
 fixed vs random effects        :func:`hausman`, :func:`mundlak_test`
 fitting and checks             :func:`fit_tight`, :func:`validate_result`,
@@ -44,6 +45,7 @@ from ._core import (
 from ._ddf import kenward_roger, kenward_roger_f, satterthwaite, satterthwaite_f
 from ._fit import fit_tight
 from ._hausman import hausman, mundlak_test
+from ._influence import cluster_influence
 from ._transform import boxcox
 
 # Tables and results print like lmerTest/lme4 (same values and keys; see _display).
@@ -65,6 +67,7 @@ __all__ = [
     "bootstrap_lrt",
     "boxcox",
     "check_singular",
+    "cluster_influence",
     "compare",
     "confint",
     "fit_tight",

@@ -103,10 +103,14 @@ class _PLS:
                     + nmp * (1 + np.log(2 * np.pi * prss / nmp)))
         return logdet + self.n * (1 + np.log(2 * np.pi * prss / self.n))
 
-    def fit(self, theta0, reml=False, polish=True):
-        """Minimise the profiled deviance over theta; return ``(theta, deviance)``."""
+    def fit(self, theta0, reml=False, polish=True, default_start=True):
+        """Minimise the profiled deviance over theta; return ``(theta, deviance)``.
+
+        BFGS from ``theta0`` (and from lme4's default start, identity, unless
+        ``default_start=False``), then optionally a tight Nelder-Mead polish.
+        """
         theta0 = np.asarray(theta0, dtype=float)
-        starts = [theta0, np.where(self.diag, 1.0, 0.0)]
+        starts = [theta0] + ([np.where(self.diag, 1.0, 0.0)] if default_start else [])
         best = None
         for s in starts:
             res = optimize.minimize(self.profiled, s, args=(reml,), method="BFGS",
