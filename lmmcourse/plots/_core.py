@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from typing import TypeVar
 
 __all__ = [
     "LINESTYLES",
@@ -143,9 +144,10 @@ def _unit(label: str, unit: str | None) -> str:
 # Text alternatives
 # --------------------------------------------------------------------------------------------
 _ALT_ATTR = "_lmm_alt"
+T = TypeVar("T")
 
 
-def set_alt(target, text: str):
+def set_alt(target: T, text: str) -> T:
     """Attach a text alternative to a Matplotlib ``Axes`` or ``Figure`` and return ``target``.
 
     Use it for figures drawn without the lesson's plot functions, e.g.

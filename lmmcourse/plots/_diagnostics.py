@@ -7,12 +7,17 @@ Axes (or an array of them).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 from scipy import stats as _st
 
 from ._core import _finish, _fmt, _new_axes, _unit, palette
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "caterpillar",
@@ -79,7 +84,7 @@ def caterpillar_alt(result, units: str | None = None, *, z: float = 1.96) -> str
 
 
 def caterpillar(result, ax=None, effect=None, *, z: float = 1.96, units: str | None = None,
-                label_groups: bool | None = None):
+                label_groups: bool | None = None) -> Axes | np.ndarray:
     r"""Caterpillar plot: each cluster's BLUP, sorted, with :math:`\pm z \cdot` SD bars.
 
     The bars are :math:`\hat u_j \pm 1.96\,\mathrm{sd}_j`, with :math:`\mathrm{sd}_j` the
@@ -164,7 +169,7 @@ def _ppoints(n: int) -> np.ndarray:
     return (np.arange(1, n + 1) - a) / (n + 1 - 2 * a)
 
 
-def qq(values, ax=None, title: str = "Normal QQ plot", *, units: str | None = None):
+def qq(values, ax=None, title: str = "Normal QQ plot", *, units: str | None = None) -> Axes:
     r"""Normal quantile-quantile plot with a reference line through the quartiles.
 
     Sorted values are plotted against standard-normal quantiles
@@ -237,7 +242,7 @@ def _binned_means(x, y, bins):
 
 def residuals_vs(x, resid, ax=None, xlabel: str = "fitted value",
                  ylabel: str = "residual", *, smoother: str = "lowess", frac: float = 2 / 3,
-                 bins: int = 10, title: str | None = None):
+                 bins: int = 10, title: str | None = None) -> Axes:
     """Scatter of residuals against a variable, with a zero line and a smoother.
 
     Parameters
@@ -313,7 +318,7 @@ def residuals_vs(x, resid, ax=None, xlabel: str = "fitted value",
 # --------------------------------------------------------------------------------------------
 def shrinkage_plot(raw_means, blups, sizes, grand_mean: float = 0.0, ax=None, *,
                    labels=None, ylabel: str = "cluster mean (outcome units)",
-                   title: str = "Raw cluster means and mixed-model estimates"):
+                   title: str = "Raw cluster means and mixed-model estimates") -> Axes:
     r"""Show shrinkage: each cluster's raw mean joined by an arrow to its mixed-model estimate.
 
     The mixed-model estimate of cluster :math:`j` is :math:`\hat\mu + \hat u_j` (grand mean
@@ -391,7 +396,7 @@ def shrinkage_plot(raw_means, blups, sizes, grand_mean: float = 0.0, ax=None, *,
 # Box-Cox profile
 # --------------------------------------------------------------------------------------------
 def profile_plot(profile_df, best: float, ci, ax=None, *, level: float = 0.95,
-                 title: str = "Box-Cox profile log-likelihood (ML)"):
+                 title: str = "Box-Cox profile log-likelihood (ML)") -> Axes:
     r"""Profile log-likelihood of the Box-Cox :math:`\lambda`, with the maximum and CI marked.
 
     A horizontal line at :math:`\ell_{\max} - \chi^2_{1,\,level}/2` (1.92 for 95 %) shows where
@@ -477,7 +482,7 @@ def _smooth_profile(lam: np.ndarray, ll: np.ndarray, n: int = 301):
 # --------------------------------------------------------------------------------------------
 def null_lrt_histogram(lrt, ax=None, *, observed: float | None = None, bins: int = 40,
                        xmax: float | None = None,
-                       title: str = "LRT for a variance component under H0"):
+                       title: str = "LRT for a variance component under H0") -> Axes:
     r"""Histogram of simulated null LRT statistics against :math:`\chi^2_1` and the mixture.
 
     Testing :math:`H_0: \sigma^2_u = 0` puts the parameter on the boundary, so the null

@@ -15,12 +15,16 @@
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
 from ._core import _finish, _fmt, _unit, palette
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["clinic_overview", "cluster_influence_plot", "cluster_lines", "ml_reml_plot"]
 
@@ -41,7 +45,7 @@ def _height(n_rows: int) -> float:
 # --------------------------------------------------------------------------------------------
 def clinic_overview(data: pd.DataFrame, cluster: str = "clinic_id", y: str = "sbp", ax=None, *,
                     level: float = 0.95, units: str | None = "mmHg",
-                    label: str | None = None, seed: int = 1):
+                    label: str | None = None, seed: int = 1) -> Axes:
     r"""Each patient's outcome by cluster, with the cluster means and their t intervals, sorted.
 
     For cluster :math:`j` with :math:`n_j` patients, mean :math:`\bar y_j` and SD :math:`s_j`
@@ -149,7 +153,7 @@ def _mixed_lines(data, x, y, cluster, result):
 
 def cluster_lines(data: pd.DataFrame, x: str, y: str, cluster: str, result=None, ax=None, *,
                   xlabel: str | None = None, ylabel: str | None = None,
-                  units: str | None = None):
+                  units: str | None = None) -> np.ndarray:
     r"""Complete pooling, no pooling and partial pooling: one line, a line per cluster, and the
     mixed model's line per cluster, in three panels that share the y axis.
 
@@ -261,7 +265,8 @@ def cluster_lines(data: pd.DataFrame, x: str, y: str, cluster: str, result=None,
 # ML vs REML
 # --------------------------------------------------------------------------------------------
 def ml_reml_plot(sims: pd.DataFrame, true_value: float, ax=None, *,
-                 component: str = "sigma2_u", bins: int = 30, units: str | None = None):
+                 component: str = "sigma2_u", bins: int = 30,
+                 units: str | None = None) -> np.ndarray:
     r"""Distributions of simulated ML and REML estimates of a variance against its true value.
 
     Two panels share the x axis: the ML estimates (top) and the REML estimates (bottom) of
@@ -342,7 +347,8 @@ def ml_reml_plot(sims: pd.DataFrame, true_value: float, ax=None, *,
 # Influential clusters
 # --------------------------------------------------------------------------------------------
 def cluster_influence_plot(influence: pd.DataFrame, ax=None, *, column: str = "cooks_distance",
-                           threshold: float | None = None, cluster_label: str = "cluster"):
+                           threshold: float | None = None,
+                           cluster_label: str = "cluster") -> Axes:
     r"""Leave-one-cluster-out Cook's distance of every cluster, with a reference line.
 
     Clusters are sorted by their distance (largest at the top), drawn as lollipops; those above
