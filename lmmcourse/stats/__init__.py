@@ -14,6 +14,7 @@ fixed effects                  :func:`satterthwaite`, :func:`satterthwaite_f`,
                                :func:`kenward_roger`, :func:`kenward_roger_f`
 intervals                      :func:`confint`, :func:`icc_interval`
 influence                      :func:`cluster_influence`
+clustering bridges             :func:`design_effect`, :func:`estimator_table`
 transformation                 :func:`boxcox`
 fixed vs random effects        :func:`hausman`, :func:`mundlak_test`
 fitting and checks             :func:`fit_tight`, :func:`validate_result`,
@@ -24,6 +25,7 @@ fitting and checks             :func:`fit_tight`, :func:`validate_result`,
 from . import _display
 from ._blup import blups
 from ._bootstrap import bootstrap_lrt
+from ._bridge import design_effect, estimator_table
 from ._compare import compare, ranova
 from ._components import (
     anova_components,
@@ -70,6 +72,8 @@ __all__ = [
     "cluster_influence",
     "compare",
     "confint",
+    "design_effect",
+    "estimator_table",
     "fit_tight",
     "hausman",
     "icc",

@@ -214,7 +214,7 @@ def _column_strings(frame: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, bool]
         digits, dig_tst, p_digits = 7, 4, 4
     else:  # anova-style
         digits, dig_tst, p_digits = 5, 4, 4
-    na = "NA" if kind == "confint" else ""
+    na = "NA" if kind in ("confint", "estimates") else ""
     stars = False
     for c in frame.columns:
         if c in cols:
@@ -237,6 +237,11 @@ def _column_strings(frame: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, bool]
             cols[c] = ["" if (x is None or (isinstance(x, float) and np.isnan(x))) else str(x)
                        for x in s]
     out = pd.DataFrame(cols, index=frame.index, columns=list(frame.columns))
+    text_cols = [c for c in frame.columns if c not in numeric]
+    width = {c: max((len(v) for v in out[c]), default=0) for c in text_cols}
+    for c in text_cols:   # words read better left-aligned
+        out[c] = [v.ljust(width[c]) for v in out[c]]
+    out.attrs["text_columns"] = text_cols
     if "p_value" in frame.columns and "p_value" in numeric and kind != "confint":
         out[""] = [signif_stars(p) for p in frame["p_value"].to_numpy(dtype=float)]
         stars = bool(np.isfinite(frame["p_value"].to_numpy(dtype=float)).any())
@@ -261,13 +266,14 @@ def _text(strings: pd.DataFrame, header: str | None, footer: Sequence[str]) -> s
     lines = []
     if header:
         lines.append(header)
-    head = " " * iw + "".join(" " + str(c).rjust(w) for c, w in zip(strings.columns, widths,
-                                                                     strict=True))
-    lines.append(head.rstrip() if not show_index else head)
+    left = set(strings.attrs.get("text_columns", []))
+    head = " " * iw + "".join(" " + (str(c).ljust(w) if c in left else str(c).rjust(w))
+                              for c, w in zip(strings.columns, widths, strict=True))
+    lines.append(head.rstrip())
     for k, name in enumerate(index):
         row = (name.ljust(iw) if show_index else "") + "".join(
             " " + strings.iloc[k, j].rjust(w) for j, w in enumerate(widths))
-        lines.append(row)
+        lines.append(row.rstrip())
     lines.extend(footer)
     return "\n".join(lines)
 
@@ -359,7 +365,7 @@ def lmer_frame(frame: pd.DataFrame, kind: str | None = None,
     Parameters
     ----------
     frame : pandas.DataFrame
-    kind : {"coef", "anova", "confint"}, optional
+    kind : {"coef", "anova", "confint", "estimates"}, optional
         Layout; inferred from the column names when omitted.
     header : str, optional
         A title line printed above the table (as lmerTest's "Type III Analysis of ...").
