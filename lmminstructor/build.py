@@ -37,6 +37,7 @@ from nbformat import NotebookNode
 from lmmcourse.grading import encode_text, hash_answer
 
 from .conventions import POINTS_MARKER, TIME_MARKER, ConventionError, Master, find_masters, unwrap
+from .figures import missing_figures
 from .paths import NBGRADER_CONFIG, ROOT, venv_on_path
 from .preprocessors import NOTEBOOK_METADATA, clean_notebook, self_study
 
@@ -207,6 +208,12 @@ def build(root: Path = ROOT, out: Path | None = None, run_solutions: bool = True
             if target.parent.parent.name == "solutions" and target.suffix == ".ipynb":
                 log(f"executing {target.relative_to(out)}")
                 execute(target)
+                missing = missing_figures(nbformat.read(target, as_version=4))
+                if missing:
+                    raise BuildError(
+                        f"{target.relative_to(out)}: plotting cells without a figure: {', '.join(missing)}. "
+                        "The kernel did not use the inline backend: unset MPLBACKEND (or any matplotlib "
+                        "backend setting) in the environment that runs `make build`.")
     return written
 
 

@@ -56,6 +56,23 @@ def test_points_table_is_computed(built):
     assert "| **Total** | 3 | **5** |" in table
 
 
+@pytest.mark.parametrize("edition", ["release/demo/demo.ipynb", "solutions/demo/demo.ipynb",
+                                     "notebooks/demo.ipynb"])
+def test_estimated_time_in_every_edition(built, edition):
+    nb = nbformat.read(built / edition, as_version=4)
+    # 10 minutes: hand-counted in tests/test_timing.py
+    assert nb.cells[0].source == ("# Demo section\n\n*Estimated time: 10 minutes*\n\n"
+                                  "A tiny master used by the build tests.")
+
+
+def test_released_test_cells_are_locked(built):
+    nb = nbformat.read(built / "release" / "demo" / "demo.ipynb", as_version=4)
+    locks = {c.metadata["nbgrader"]["grade_id"]: (c.metadata.get("deletable"), c.metadata.get("editable"))
+             for c in nb.cells if "nbgrader" in c.metadata}
+    assert locks == {"q9_1": (False, None), "test_q9_1": (False, False), "mean_demo": (False, None),
+                     "test_mean_demo": (False, False), "reflection_demo": (False, None)}
+
+
 def test_self_study_cells(built):
     nb = nbformat.read(built / "notebooks" / "demo.ipynb", as_version=4)
     sources = [c.source for c in nb.cells]
