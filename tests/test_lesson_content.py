@@ -121,6 +121,38 @@ def test_graded_cells_are_well_formed(path):
             assert meta["grade_id"][len("test_"):] in answers, f"{cell.id}: no answer cell"
 
 
+def _last_call(src):
+    """The call that is the last expression of a test cell (nbgrader reads it as partial credit)."""
+    import ast
+
+    code = re.sub(r"^\s*### (BEGIN|END) HIDDEN TESTS\s*$", "", src, flags=re.M)
+    last = ast.parse(code).body[-1]
+    return last.value if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) else None
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=lambda p: p.parent.name)
+def test_grade_model_is_the_last_expression_with_the_cell_points(path):
+    """grade_model returns the points earned; nbgrader only sees them as the cell's last value."""
+    import ast
+
+    for cell in _nb(path).cells:
+        if cell.cell_type == "code" and "grade_model(" in cell.source and _grade(cell).get("grade"):
+            call = _last_call(cell.source)
+            assert call is not None and getattr(call.func, "id", "") == "grade_model", cell.id
+            points = [ast.literal_eval(k.value) for k in call.keywords if k.arg == "points"]
+            assert points == [_grade(cell)["points"]], f"{cell.id}: points= differs from the metadata"
+
+
+def test_each_section_has_a_graded_task_where_the_student_writes_the_model():
+    """Issue 13: Section 3 fits the contextual BMI model; Section 4 computes a BLUP by hand."""
+    s3 = {_grade(c).get("grade_id"): c.source for c in _nb(S3).cells}
+    s4 = {_grade(c).get("grade_id"): c.source for c in _nb(S4).cells}
+    assert "bmi_mean" in s3["m_bmi"] and "mixedlm(" in s3["m_bmi"]
+    assert getattr(_last_call(s3["test_m_bmi"]).func, "id", "") == "grade_model"
+    assert "shrinkage_factor" in s4["blup_by_hand"] or "cov_re" in s4["blup_by_hand"]
+    assert "assert_close" in s4["test_blup_by_hand"]
+
+
 # --------------------------------------------------------------------------- issue 16, item 4
 def _headings(path):
     out = []
@@ -138,7 +170,7 @@ def test_one_h1_and_no_skipped_heading_levels(path):
     levels = _headings(path)
     assert [lvl for lvl, _ in levels].count(1) == 1, "exactly one H1 per notebook"
     assert levels[0][0] == 1, "the notebook starts with its H1"
-    for (prev, _), (lvl, line) in zip(levels, levels[1:]):
+    for (prev, _), (lvl, line) in zip(levels, levels[1:], strict=False):
         assert lvl <= prev + 1, f"heading level skipped at {line!r}"
 
 
@@ -159,7 +191,7 @@ def test_tables_have_header_rows(path):
 def test_links_have_meaningful_text(path):
     vague = {"here", "click here", "link", "this", "this link", "more", "read more"}
     for cell in _markdown(path):
-        for text, target in re.findall(r"\[([^\]]*)\]\(([^)]*)\)", cell.source):
+        for text, _target in re.findall(r"\[([^\]]*)\]\(([^)]*)\)", cell.source):
             assert text.strip().lower() not in vague, f"{cell.id}: link text {text!r}"
             assert not re.match(r"https?://", text.strip()), f"{cell.id}: bare URL as link text"
         assert not re.search(r"(?<![(<\"'])https?://\S+", _strip_links(cell.source)), (
