@@ -34,11 +34,13 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbformat import NotebookNode
 
 from .conventions import (
     Master,
@@ -194,13 +196,14 @@ def _fill_reflections(nb, key: AssignmentKey):
     return nb
 
 
-def perfect_notebook(course: Path, key: AssignmentKey):
+def perfect_notebook(course: Path, key: AssignmentKey) -> NotebookNode:
     """The released notebook with every answer right and the model answers in the reflections."""
     release = nbformat.read(course / "release" / key.assignment / key.notebook, as_version=4)
     return _fill(_fill_reflections(copy.deepcopy(release), key), key)
 
 
-def make_submissions(course: Path, key: AssignmentKey, scenarios=SCENARIOS) -> dict[str, Expected]:
+def make_submissions(course: Path, key: AssignmentKey,
+                     scenarios: Sequence[tuple[str, str]] = SCENARIOS) -> dict[str, Expected]:
     """Write one submission per scenario under ``course/submitted/<student>/<assignment>/``.
 
     Returns
@@ -301,8 +304,8 @@ def _check_throw_away(course: Path):
                          "choose a new folder with --course-dir (it is wiped first)")
 
 
-def make_course(course: Path, source: Path = ROOT / "source", assignments=None, data: Path = ROOT / "data",
-                timeout: int = 60) -> list[str]:
+def make_course(course: Path, source: Path = ROOT / "source", assignments: Sequence[str] | None = None,
+                data: Path = ROOT / "data", timeout: int = 60) -> list[str]:
     """Wipe ``course`` and copy the masters (``source/``), ``data/`` and a config into it.
 
     Returns
@@ -345,7 +348,7 @@ class _Capture(logging.Handler):
         super().__init__(logging.WARNING)
         self.lines: list[str] = []
 
-    def emit(self, record):
+    def emit(self, record: logging.LogRecord) -> None:
         text = record.getMessage()
         if not any(n in text for n in self.NOISE):
             self.lines.append(text)
@@ -391,7 +394,7 @@ def _run_converter(converter_cls, course: Path, assignment: str,
     return ok, messages
 
 
-def generate_assignment(course: Path, assignment: str):
+def generate_assignment(course: Path, assignment: str) -> None:
     """``nbgrader generate_assignment <assignment>`` in ``course`` (also adds it to the gradebook)."""
     from nbgrader.converters import GenerateAssignment
 
@@ -567,8 +570,9 @@ def export_grades(course: Path, to: Path | None = None) -> Path:
     return dest
 
 
-def grade_assignment(course: Path, assignment: str, students, expected=None, notebooks=None,
-                     log=print) -> list[Row]:
+def grade_assignment(course: Path, assignment: str, students: Iterable[str],
+                     expected: dict[str, Expected] | None = None, notebooks: list[str] | None = None,
+                     log: Callable[..., object] = print) -> list[Row]:
     """Autograde ``students`` one at a time and read their scores back from the gradebook.
 
     A submission nbgrader cannot grade is reported in its row's notes (with what to do about it) and the
@@ -623,8 +627,10 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
-def run_demo(course: Path = DEFAULT_COURSE, source: Path = ROOT / "source", assignments=None,
-             timeout: int = 60, scenarios=SCENARIOS, feedback: bool = True, log=print) -> list[Row]:
+def run_demo(course: Path = DEFAULT_COURSE, source: Path = ROOT / "source",
+             assignments: Sequence[str] | None = None, timeout: int = 60,
+             scenarios: Sequence[tuple[str, str]] = SCENARIOS, feedback: bool = True,
+             log: Callable[..., object] = print) -> list[Row]:
     """The whole demonstration; returns the summary rows (see the module docstring)."""
     course = Path(course).resolve()
     chosen = make_course(course, source, assignments, timeout=timeout)

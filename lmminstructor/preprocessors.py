@@ -96,18 +96,18 @@ class CleanMetadata(_Preprocessor):
     keep_nbgrader = Bool(True).tag(config=True)
     keep_outputs = Bool(False).tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         return clean_notebook(nb, self.keep_nbgrader, self.keep_outputs), resources
 
 
 class FillHeader(_Preprocessor):
     """:func:`fill_header` as a preprocessor (run first, while the master's metadata is whole)."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         return fill_header(nb), resources
 
 
-def lesson_preprocessors(converter) -> list[type]:
+def lesson_preprocessors(converter: type) -> list[type]:
     """nbgrader's default preprocessors of ``converter`` with :class:`CleanMetadata` and :class:`FillHeader`
     first (for ``c.GenerateAssignment.preprocessors`` and ``c.GenerateSolution.preprocessors``)."""
     return [CleanMetadata, FillHeader, *converter.class_traits()["preprocessors"].default()]
@@ -116,7 +116,7 @@ def lesson_preprocessors(converter) -> list[type]:
 class StripStubs(_Preprocessor):
     """Drop nbgrader's ``# YOUR CODE HERE`` / ``raise NotImplementedError()`` from answer cells."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         for cell in nb.cells:
             if is_answer_cell(cell):
                 lines = [ln for ln in cell.source.splitlines() if ln.strip() not in STUB_LINES]
@@ -127,7 +127,7 @@ class StripStubs(_Preprocessor):
 class TestsToChecks(_Preprocessor):
     """Replace every test cell ``test_<qid>`` by the instant feedback call ``check("<qid>", <qid>)``."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         answers = {grade_id(c) for c in nb.cells if is_answer_cell(c)}
         for cell in nb.cells:
             if is_test_cell(cell):
@@ -144,7 +144,7 @@ class ReflectionBoxes(_Preprocessor):
 
     prompt = Unicode(REFLECTION_PROMPT).tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         cells = []
         for cell in nb.cells:
             if cell.cell_type == "markdown" and is_solution(cell):
@@ -160,7 +160,7 @@ class NumberCells(_Preprocessor):
 
     prefix = Unicode("cell").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         for i, cell in enumerate(nb.cells):
             cell["id"] = f"{self.prefix[:20]}-{i:03d}"
         return nb, resources

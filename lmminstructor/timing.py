@@ -7,7 +7,8 @@ The estimate adds up what a student does in the notebook:
   college readers (Carver, R. P. (1990). *Reading Rate: A Review of Research and Theory*. Academic
   Press) put reading to learn near 200 wpm and reading to memorise near 140 wpm; text dense with
   notation and new terms is read at the slow end, so we take 130 wpm.
-  A word is a run of letters or digits; HTML comments and tags are not words; an inline formula
+  ``<details>`` blocks count (the estimate is for a student who opens them). A word is a run of letters
+  or digits; HTML comments and tags are not words; an inline formula
   (``$...$``) counts as one word and a displayed formula (``$$...$$``) as :data:`DISPLAY_MATH_WORDS`;
 * **code**: :data:`CODE_CELL_MINUTES` for every code cell that is neither an answer nor a test cell
   (read it, run it, look at its output);
