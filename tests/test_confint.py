@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from statsmodels.regression.mixed_linear_model import MixedLMParams
 
 from lmmcourse import stats
 
@@ -37,6 +38,11 @@ def _fit(name: str):
     py = spec["python"]
     data[py["groups"]] = data[py["groups"]].astype(str)
     model = smf.mixedlm(py["formula"], data, groups=py["groups"], re_formula=py["re_formula"])
+    if py.get("uncorrelated"):
+        # R's (x || g): statsmodels holds the covariance at 0 with a diagonal free pattern
+        k = model.k_re
+        free = MixedLMParams.from_components(np.ones(model.k_fe), np.eye(k))
+        return model.fit(reml=True, free=free, method=["lbfgs"])
     return stats.fit_tight(model)
 
 
@@ -128,3 +134,11 @@ def test_bad_arguments():
         stats.confint(fit, method="boot", n_sim=5)
     with pytest.raises(TypeError, match="MixedLMResults"):
         stats.confint(fit.model)
+
+
+def test_uncorrelated_fit_has_no_correlation_row():
+    ci = _confint("sleepstudy_uncorr")
+    assert not any(r.startswith("cor_") for r in ci.index)
+    # lme4 (Days || Subject) fits a diagonal covariance; an unstructured refit differs
+    corr = _confint("sleepstudy_slope")
+    assert abs(ci.loc["sd_Days|Subject", "2.5 %"] - corr.loc["sd_Days|Subject", "2.5 %"]) > 0.1

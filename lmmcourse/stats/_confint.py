@@ -43,14 +43,19 @@ class _PLS:
     :math:`\log|X'(V/\sigma^2)^{-1}X|` and uses :math:`n - p` (Bates et al. 2015, eqs. 34, 41).
     """
 
-    def __init__(self, X, Z, codes, y):
+    def __init__(self, X, Z, codes, y, diagonal=False):
         self.X = np.asarray(X, dtype=float)
         self.Z = np.asarray(Z, dtype=float)
         self.codes = np.asarray(codes)
         self.n_groups = int(self.codes.max()) + 1
         self.n, self.p = self.X.shape
         self.k = self.Z.shape[1]
-        self.rows, self.cols = np.tril_indices(self.k)
+        # theta: the lower triangle of Lambda (row by row), or only its diagonal when the
+        # random effects are uncorrelated (R's (x || g): G and Lambda diagonal)
+        if diagonal:
+            self.rows = self.cols = np.arange(self.k)
+        else:
+            self.rows, self.cols = np.tril_indices(self.k)
         self.diag = self.rows == self.cols
         self.ZtZ = self._gsum(np.einsum("ij,ik->ijk", self.Z, self.Z))
         self.ZtX = self._gsum(np.einsum("ij,ik->ijk", self.Z, self.X))
@@ -136,18 +141,21 @@ def canonical_theta(pls, theta):
 # --------------------------------------------------------------------------------------------
 # lme4's sd/cor parametrisation
 # --------------------------------------------------------------------------------------------
-def _sdcor_order(k):
-    """lme4's order of the sd/cor parameters: the lower triangle column by column."""
+def _sdcor_order(k, diagonal=False):
+    """lme4's order of the sd/cor parameters: the lower triangle column by column (only the
+    standard deviations for uncorrelated random effects)."""
+    if diagonal:
+        return [(i, i) for i in range(k)]
     return [(i, j) for j in range(k) for i in range(j, k)]
 
 
-def _theta_to_sdcor(L, sigma):
+def _theta_to_sdcor(L, sigma, diagonal=False):
     """``Lambda`` (relative factor) and sigma -> lme4's (sd, cor, ..., sigma) vector."""
     k = L.shape[0]
     G = L @ L.T * sigma**2
     sd = np.sqrt(np.clip(np.diag(G), 0, None))
     out = []
-    for i, j in _sdcor_order(k):
+    for i, j in _sdcor_order(k, diagonal):
         if i == j:
             out.append(sd[i])
         else:
@@ -156,12 +164,12 @@ def _theta_to_sdcor(L, sigma):
     return np.asarray(out + [sigma], dtype=float)
 
 
-def _sdcor_to_lambda(phi, k):
+def _sdcor_to_lambda(phi, k, diagonal=False):
     """lme4's (sd, cor, ..., sigma) vector -> relative factor ``Lambda`` and sigma."""
     sigma = float(phi[-1])
     sd = np.zeros(k)
     R = np.eye(k)
-    for value, (i, j) in zip(phi[:-1], _sdcor_order(k), strict=True):
+    for value, (i, j) in zip(phi[:-1], _sdcor_order(k, diagonal), strict=True):
         if i == j:
             sd[i] = value
         else:
@@ -198,28 +206,39 @@ def _re_labels(model):
     return names
 
 
-def _param_names(model):
+def _param_names(model, diagonal=False):
     """Row names of lme4's ``confint(..., oldNames = FALSE)`` for the variance parameters."""
     g = _group_name(model)
     re = _re_labels(model)
     out = []
-    for i, j in _sdcor_order(len(re)):
+    for i, j in _sdcor_order(len(re), diagonal):
         out.append(f"sd_{re[i]}|{g}" if i == j else f"cor_{re[i]}.{re[j]}|{g}")
     return out + ["sigma"]
 
 
-def _check_supported(inner):
-    free = getattr(inner, "freepat", None)
-    if free is not None:
-        pat = np.asarray(free.cov_re)
-        if not np.all(pat == 1):
-            raise NotImplementedError(
-                "confint and icc_interval support an unstructured random-effects covariance "
-                "(R's (1 + x | g)) only; this fit fixes some covariances (free=..., R's "
-                "(x || g)). Refit without free= to get intervals."
-            )
+def _is_diagonal(inner):
+    """False for an unstructured random-effects covariance, True for uncorrelated random
+    effects (statsmodels ``fit(free=...)`` with a diagonal pattern, R's ``(x || g)``)."""
     if inner.model.k_re == 0:
         raise ValueError("the model has no random effects; use the OLS confidence intervals")
+    free = getattr(inner, "freepat", None)
+    if free is None:
+        return False
+    pat = np.asarray(free.cov_re) != 0
+    k = pat.shape[0]
+    if pat.all():
+        return False
+    if k > 1 and np.array_equal(pat, np.eye(k, dtype=bool)):
+        return True
+    raise NotImplementedError(
+        "only an unstructured random-effects covariance (R's (1 + x | g)) or fully "
+        "uncorrelated random effects (R's (x || g): free= with a diagonal pattern) are "
+        "supported; this fit fixes some, but not all, covariances at zero."
+    )
+
+
+def _check_supported(inner):
+    return _is_diagonal(inner)
 
 
 def _codes(model):
@@ -245,14 +264,15 @@ def _pct(x):
 class _Profile:
     """Profile zeta functions of one model (ML deviance, as lme4's ``profile``)."""
 
-    def __init__(self, inner):
+    def __init__(self, inner, diagonal=False):
         model = inner.model
         self.model = model
+        self.diagonal = diagonal
         self.X = np.asarray(model.exog, dtype=float)
         self.Z = np.asarray(model.exog_re, dtype=float)
         self.y = np.asarray(model.endog, dtype=float)
         self.codes = _codes(model)
-        self.pls = _PLS(self.X, self.Z, self.codes, self.y)
+        self.pls = _PLS(self.X, self.Z, self.codes, self.y, diagonal)
         k = self.pls.k
         self.k = k
         start = _chol_psd(np.asarray(inner.cov_re, dtype=float) / float(inner.scale))
@@ -264,13 +284,14 @@ class _Profile:
         self.sigma_hat = float(np.sqrt(prss / self.pls.n))
         self.beta_hat = beta
         self.se_beta = np.sqrt(np.diag(np.linalg.inv(xtwx))) * self.sigma_hat
-        self.phi_hat = _theta_to_sdcor(L, self.sigma_hat)
-        self.kinds = ["sd" if i == j else "cor" for i, j in _sdcor_order(k)] + ["sigma"]
+        self.phi_hat = _theta_to_sdcor(L, self.sigma_hat, diagonal)
+        self.kinds = ["sd" if i == j else "cor" for i, j in _sdcor_order(k, diagonal)]
+        self.kinds.append("sigma")
         self._drop = {}
 
     # deviance at (sd, cor, sigma), beta profiled out
     def dev_sdcor(self, phi):
-        L, sigma = _sdcor_to_lambda(phi, self.k)
+        L, sigma = _sdcor_to_lambda(phi, self.k, self.diagonal)
         if not sigma > 0:
             return np.inf
         try:
@@ -335,7 +356,7 @@ class _Profile:
         keep = [c for c in range(self.X.shape[1]) if c != j]
         pls = self._drop.get(j)
         if pls is None:
-            pls = _PLS(self.X[:, keep], self.Z, self.codes, self.y)
+            pls = _PLS(self.X[:, keep], self.Z, self.codes, self.y, self.diagonal)
             self._drop[j] = pls
         pls.set_y(self.y - self.X[:, j] * b)
         start = np.asarray(start, dtype=float)
@@ -418,8 +439,8 @@ def _find_end(zeta, est, sign, target, step, lo_b, hi_b, edge_is_end):
     return float("nan")
 
 
-def _profile_intervals(inner, level):
-    prof = _Profile(inner)
+def _profile_intervals(inner, level, diagonal=False):
+    prof = _Profile(inner, diagonal)
     target = float(stats.norm.ppf(1 - (1 - level) / 2))
     rows = []
     for w in range(len(prof.phi_hat)):
@@ -432,7 +453,7 @@ def _profile_intervals(inner, level):
 # --------------------------------------------------------------------------------------------
 # parametric bootstrap
 # --------------------------------------------------------------------------------------------
-def _simulate_refits(inner, n_sim, seed):
+def _simulate_refits(inner, n_sim, seed, diagonal=False):
     """Simulate ``n_sim`` responses from the fitted model and refit each (same criterion).
 
     Returns an array with one row per successful refit: (sd/cor..., sigma, beta...), plus the
@@ -444,7 +465,7 @@ def _simulate_refits(inner, n_sim, seed):
     Z = np.asarray(model.exog_re, dtype=float)
     codes = _codes(model)
     y = np.asarray(model.endog, dtype=float)
-    pls = _PLS(X, Z, codes, y)
+    pls = _PLS(X, Z, codes, y, diagonal)
     start = _chol_psd(np.asarray(inner.cov_re, dtype=float) / float(inner.scale))
     theta_hat, _ = pls.fit(start[pls.rows, pls.cols], reml=reml)
     L_hat = pls.lam(theta_hat)
@@ -473,7 +494,7 @@ def _simulate_refits(inner, n_sim, seed):
             failed += 1
             continue
         sigma = float(np.sqrt(prss / (n - p if reml else n)))
-        out.append(np.concatenate([_theta_to_sdcor(L, sigma), beta]))
+        out.append(np.concatenate([_theta_to_sdcor(L, sigma, diagonal), beta]))
         Gs.append(L @ L.T * sigma**2)
     if not out:
         raise RuntimeError(f"all {n_sim} bootstrap refits failed; check the model fit first")
@@ -531,7 +552,7 @@ def confint(result, level: float = 0.95, method: str = "profile", *, n_sim: int 
     ----------
     result : MixedLMResults
         A converged fit with one grouping factor (``groups=``, optional ``re_formula=``),
-        unstructured random-effects covariance.
+        with an unstructured or a diagonal (uncorrelated) random-effects covariance.
     level : float, default 0.95
         Confidence level; the columns are named as in R, e.g. ``"2.5 %"`` and ``"97.5 %"``.
     method : {"profile", "boot"}
@@ -551,7 +572,9 @@ def confint(result, level: float = 0.95, method: str = "profile", *, n_sim: int 
     ValueError
         For a ``level`` outside (0, 1), an unknown ``method``, or ``n_sim < 10``.
     NotImplementedError
-        For a fit with some covariances held at zero (``free=``; R's ``(x || g)``).
+        For a fit with some, but not all, covariances held at zero (``free=``). Uncorrelated
+        random effects (R's ``(x || g)``, a diagonal ``free`` pattern) are supported: their
+        rows are the standard deviations only, as in lme4.
 
     References
     ----------
@@ -569,19 +592,19 @@ def confint(result, level: float = 0.95, method: str = "profile", *, n_sim: int 
     from ._display import lmer_frame
 
     inner = validate_result(result)
-    _check_supported(inner)
+    diagonal = _check_supported(inner)
     cols = _level_columns(level)
     model = inner.model
-    names = _param_names(model) + [str(n) for n in model.exog_names]
+    names = _param_names(model, diagonal) + [str(n) for n in model.exog_names]
     if method == "profile":
-        values, _ = _profile_intervals(inner, level)
+        values, _ = _profile_intervals(inner, level, diagonal)
         frame = pd.DataFrame(values, index=names, columns=cols)
         frame.attrs.update(method="profile", level=level)
     elif method == "boot":
         n_sim = int(n_sim)
         if n_sim < 10:
             raise ValueError(f"n_sim must be at least 10 for a bootstrap interval, got {n_sim}")
-        draws, _, failed = _simulate_refits(inner, n_sim, seed)
+        draws, _, failed = _simulate_refits(inner, n_sim, seed, diagonal)
         frame = pd.DataFrame(_percentile(draws, level), index=names, columns=cols)
         frame.attrs.update(method="boot", level=level, n_sim=int(draws.shape[0]),
                            n_failed=int(failed))
@@ -634,15 +657,15 @@ def icc_interval(result, n_sim: int = 1000, seed: int | None = None,
     from ._display import lmer_frame
 
     inner = validate_result(result)
-    _check_supported(inner)
+    diagonal = _check_supported(inner)
     cols = _level_columns(level)
     n_sim = int(n_sim)
     if n_sim < 10:
         raise ValueError(f"n_sim must be at least 10 for a bootstrap interval, got {n_sim}")
     Z = np.asarray(inner.model.exog_re, dtype=float)
     est = _icc_from_G(np.asarray(inner.cov_re, dtype=float), Z, float(inner.scale))
-    draws, Gs, failed = _simulate_refits(inner, n_sim, seed)
-    sigma2 = draws[:, len(_param_names(inner.model)) - 1] ** 2
+    draws, Gs, failed = _simulate_refits(inner, n_sim, seed, diagonal)
+    sigma2 = draws[:, len(_param_names(inner.model, diagonal)) - 1] ** 2
     iccs = np.array([_icc_from_G(G, Z, s2) for G, s2 in zip(Gs, sigma2, strict=True)])
     lo, hi = np.quantile(iccs, [(1 - level) / 2, 1 - (1 - level) / 2])
     frame = pd.DataFrame({"estimate": [est], cols[0]: [lo], cols[1]: [hi]}, index=["ICC"])

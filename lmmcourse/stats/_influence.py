@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ._confint import _PLS
+from ._confint import _PLS, _check_supported
 from ._core import _chol_psd, validate_result
 
 __all__ = ["cluster_influence"]
@@ -39,7 +39,9 @@ def cluster_influence(result) -> pd.DataFrame:
     Parameters
     ----------
     result : MixedLMResults
-        A converged fit with one grouping factor (``groups=``, optional ``re_formula=``).
+        A converged fit with one grouping factor (``groups=``, optional ``re_formula=``);
+        uncorrelated random effects (``fit(free=...)`` with a diagonal pattern, R's
+        ``(x || g)``) are refitted as uncorrelated.
 
     Returns
     -------
@@ -67,6 +69,7 @@ def cluster_influence(result) -> pd.DataFrame:
     from ._display import lmer_frame
 
     inner = validate_result(result)
+    diagonal = _check_supported(inner)
     model = inner.model
     reml = bool(inner.reml)
     X = np.asarray(model.exog, dtype=float)
@@ -79,7 +82,7 @@ def cluster_influence(result) -> pd.DataFrame:
     if J < 3:
         raise ValueError(f"cluster influence needs at least 3 clusters, the model has {J}")
     _, codes = np.unique(groups, return_inverse=True)
-    full = _PLS(X, Z, codes, y)
+    full = _PLS(X, Z, codes, y, diagonal)
     start = _chol_psd(np.asarray(inner.cov_re, dtype=float) / float(inner.scale))
     theta_hat, _ = full.fit(start[full.rows, full.cols], reml=reml)
     _, xtwx, beta_hat, prss = full.solve(full.lam(theta_hat))
@@ -98,7 +101,7 @@ def cluster_influence(result) -> pd.DataFrame:
                 "has); cluster influence is not defined for it. Merge rare categories first."
             )
         _, sub_codes = np.unique(groups[keep], return_inverse=True)
-        pls = _PLS(Xk, Z[keep], sub_codes, y[keep])
+        pls = _PLS(Xk, Z[keep], sub_codes, y[keep], diagonal)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             theta, _ = pls.fit(theta_hat, reml=reml, polish=False, default_start=False)
