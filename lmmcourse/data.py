@@ -8,6 +8,11 @@ Every CSV in ``data/`` is written by a generator in this module (``python -m lmm
 - ``multicentre_trial.csv``: :func:`simulate_trial` / :func:`load_trial` (random slopes)
 - ``classrooms.csv``: :func:`simulate_classrooms` / :func:`load_classrooms` (interactive story)
 - ``hospital_costs.csv``: :func:`simulate_costs` / :func:`load_costs` (Box-Cox)
+- :func:`one_way` and :func:`negative_anova_example`: small one-way data sets for demonstrations
+
+``DATASETS`` lists every generator with its file, loader, default seed (``SEEDS``) and true values.
+The Monte Carlo studies built on these generators (ML vs REML bias, the boundary LRT) are in
+:mod:`lmmcourse.simulate`.
 
 The codebook (units, ranges, true values, seeds) is ``data/README.md``.
 
@@ -34,7 +39,10 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "DATASETS",
     "DATA_FILES",
+    "NEGATIVE_ANOVA_TRUTH",
+    "Dataset",
     "SEEDS",
     "data_path",
     "load_classrooms",
@@ -42,6 +50,8 @@ __all__ = [
     "load_costs",
     "load_herds",
     "load_trial",
+    "negative_anova_example",
+    "one_way",
     "simulate_classrooms",
     "simulate_clinics",
     "simulate_costs",
@@ -50,13 +60,15 @@ __all__ = [
     "write_all",
 ]
 
-#: Default seeds: the committed CSVs are exactly ``simulate_*(seed=<this>)``.
+#: Default seeds of every generator: the committed CSVs are exactly ``simulate_*(seed=<this>)``, and
+#: ``negative_anova_example()`` uses ``SEEDS["negative_anova"]``.
 SEEDS = {
     "classrooms": 4,
     "clinics": 754,
     "herds": 1997,
     "trial": 45,
     "costs": 1964,
+    "negative_anova": 5,
 }
 
 _ENV_VAR = "LMMCOURSE_DATA"
@@ -758,6 +770,114 @@ def load_costs(path: str | os.PathLike | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Regeneration
 # --------------------------------------------------------------------------------------------
+# Small generic generators (the one-way model) and the negative-ANOVA example
+# --------------------------------------------------------------------------------------------
+def _sizes(n_groups: int, m) -> np.ndarray:
+    """Cluster sizes as an int array of length ``n_groups`` (``m`` an int or a sequence)."""
+    if n_groups < 2 or int(n_groups) != n_groups:
+        raise ValueError(f"n_groups must be an integer >= 2, got {n_groups!r}")
+    sizes = np.asarray(m)
+    if sizes.ndim == 0:
+        sizes = np.full(int(n_groups), sizes)
+    if sizes.shape != (n_groups,):
+        raise ValueError(
+            f"m must be one cluster size or {n_groups} sizes (one per group); got shape "
+            f"{sizes.shape}"
+        )
+    if np.any(sizes < 1) or np.any(sizes != np.round(sizes)):
+        raise ValueError(f"cluster sizes must be whole numbers >= 1, got {sizes.tolist()}")
+    return sizes.astype(int)
+
+
+def _check_var(name: str, value: float) -> float:
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite variance >= 0, got {value!r}")
+    return float(value)
+
+
+def one_way(n_groups: int, m, sigma2_u: float, sigma2_e: float, mu: float = 0.0, *,
+            seed) -> pd.DataFrame:
+    r"""Simulate one data set from the one-way random-intercept model.
+
+    .. math:: y_{ij} = \mu + u_j + e_{ij}, \quad u_j \sim N(0, \sigma^2_u),
+              \quad e_{ij} \sim N(0, \sigma^2_e).
+
+    Parameters
+    ----------
+    n_groups : int
+        Number of clusters (at least 2).
+    m : int or array_like of int
+        Cluster size, or one size per cluster (unbalanced design).
+    sigma2_u, sigma2_e : float
+        Between-cluster and residual variances (>= 0).
+    mu : float, default 0
+        Overall mean.
+    seed : int or numpy.random.Generator
+        Seed (keyword only, required).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``group`` (int, 0 to ``n_groups - 1``) and ``y``, one row per observation,
+        sorted by group.
+
+    References
+    ----------
+    Searle, Casella & McCulloch (1992), *Variance Components*, section 3.1.
+    """
+    sizes = _sizes(n_groups, m)
+    rng = np.random.default_rng(seed)
+    su = np.sqrt(_check_var("sigma2_u", sigma2_u))
+    se = np.sqrt(_check_var("sigma2_e", sigma2_e))
+    g = np.repeat(np.arange(n_groups), sizes)
+    u = rng.normal(0.0, su, n_groups)
+    y = mu + u[g] + rng.normal(0.0, se, g.size)
+    return pd.DataFrame({"group": g, "y": y})
+
+
+#: True values of :func:`negative_anova_example`: no clustering at all.
+NEGATIVE_ANOVA_TRUTH = {"sizes": (2, 3, 4, 5), "mu": 10.0, "sigma2_u": 0.0, "sigma2_e": 1.0}
+
+
+
+
+def negative_anova_example(seed: int = SEEDS["negative_anova"]) -> pd.DataFrame:
+    r"""A tiny unbalanced one-way data set whose ANOVA estimate of :math:`\sigma^2_u` is negative.
+
+    Four groups of sizes 2, 3, 4 and 5 are drawn with :math:`\sigma^2_u = 0`,
+    :math:`\sigma^2_e = 1`, :math:`\mu = 10`. With the default seed (``SEEDS["negative_anova"]``) the
+    between-group mean square is smaller than the within-group one, so the method-of-moments
+    estimate
+
+    .. math:: \hat\sigma^2_u = \frac{MSB - MSW}{n_0}, \qquad
+              n_0 = \frac{N - \sum_j m_j^2 / N}{k - 1},
+
+    is negative, an impossible variance; ML and REML estimates are 0 on the boundary instead.
+    Other seeds need not give a negative estimate.
+
+    Parameters
+    ----------
+    seed : int, default ``SEEDS["negative_anova"]``
+        Seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``group`` (int 0-3) and ``y`` (rounded to 2 decimals); 14 rows.
+
+    References
+    ----------
+    Searle, Casella & McCulloch (1992), *Variance Components*, section 3.5 (negative
+    estimates) and equation (3.21) for :math:`n_0`.
+    """
+    t = NEGATIVE_ANOVA_TRUTH
+    sizes = list(t["sizes"])
+    df = one_way(len(sizes), sizes, t["sigma2_u"], t["sigma2_e"], mu=t["mu"], seed=seed)
+    df["y"] = df["y"].round(2)
+    return df
+
+
+# --------------------------------------------------------------------------------------------
 #: File name -> (simulator, float format) for every committed CSV; simulators use their
 #: default seed (``SEEDS``).
 DATA_FILES = {
@@ -766,6 +886,30 @@ DATA_FILES = {
     "multicentre_trial.csv": (simulate_trial, "%.1f"),
     "classrooms.csv": (simulate_classrooms, "%.1f"),
     "hospital_costs.csv": (simulate_costs, "%.2f"),
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One of the lesson's data sets: its file, generator, loader, seed and true values."""
+
+    file: str | None
+    simulate: object
+    load: object | None
+    seed: int
+    truth: object
+
+
+#: Every generator of the lesson in one place, with its default seed and true values.
+DATASETS = {
+    "clinics": Dataset("phaa_clinics.csv", simulate_clinics, load_clinics, SEEDS["clinics"], CLINIC_TRUTH),
+    "herds": Dataset("milk_herds.csv", simulate_herds, load_herds, SEEDS["herds"], HERD_TRUTH),
+    "trial": Dataset("multicentre_trial.csv", simulate_trial, load_trial, SEEDS["trial"], TRIAL_TRUTH),
+    "classrooms": Dataset("classrooms.csv", simulate_classrooms, load_classrooms, SEEDS["classrooms"],
+                          CLASSROOM_TRUTH),
+    "costs": Dataset("hospital_costs.csv", simulate_costs, load_costs, SEEDS["costs"], COST_TRUTH),
+    "negative_anova": Dataset(None, negative_anova_example, None, SEEDS["negative_anova"],
+                              NEGATIVE_ANOVA_TRUTH),
 }
 
 

@@ -23,6 +23,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .data import SEEDS, _check_var, _sizes, negative_anova_example, one_way
+
+#: Seed for which :func:`negative_anova_example` gives a negative ANOVA estimate (kept for
+#: existing code; the seeds of every generator live in :data:`lmmcourse.data.SEEDS`).
+NEGATIVE_ANOVA_SEED = SEEDS["negative_anova"]
+
 __all__ = [
     "NEGATIVE_ANOVA_SEED",
     "boundary_lrt_null",
@@ -31,69 +37,6 @@ __all__ = [
     "one_way",
     "one_way_reml_profile",
 ]
-
-
-def _sizes(n_groups: int, m) -> np.ndarray:
-    """Cluster sizes as an int array of length ``n_groups`` (``m`` an int or a sequence)."""
-    if n_groups < 2 or int(n_groups) != n_groups:
-        raise ValueError(f"n_groups must be an integer >= 2, got {n_groups!r}")
-    sizes = np.asarray(m)
-    if sizes.ndim == 0:
-        sizes = np.full(int(n_groups), sizes)
-    if sizes.shape != (n_groups,):
-        raise ValueError(
-            f"m must be one cluster size or {n_groups} sizes (one per group); got shape "
-            f"{sizes.shape}"
-        )
-    if np.any(sizes < 1) or np.any(sizes != np.round(sizes)):
-        raise ValueError(f"cluster sizes must be whole numbers >= 1, got {sizes.tolist()}")
-    return sizes.astype(int)
-
-
-def _check_var(name: str, value: float) -> float:
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite variance >= 0, got {value!r}")
-    return float(value)
-
-
-def one_way(n_groups: int, m, sigma2_u: float, sigma2_e: float, mu: float = 0.0, *,
-            seed) -> pd.DataFrame:
-    r"""Simulate one data set from the one-way random-intercept model.
-
-    .. math:: y_{ij} = \mu + u_j + e_{ij}, \quad u_j \sim N(0, \sigma^2_u),
-              \quad e_{ij} \sim N(0, \sigma^2_e).
-
-    Parameters
-    ----------
-    n_groups : int
-        Number of clusters (at least 2).
-    m : int or array_like of int
-        Cluster size, or one size per cluster (unbalanced design).
-    sigma2_u, sigma2_e : float
-        Between-cluster and residual variances (>= 0).
-    mu : float, default 0
-        Overall mean.
-    seed : int or numpy.random.Generator
-        Seed (keyword only, required).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``group`` (int, 0 to ``n_groups - 1``) and ``y``, one row per observation,
-        sorted by group.
-
-    References
-    ----------
-    Searle, Casella & McCulloch (1992), *Variance Components*, section 3.1.
-    """
-    sizes = _sizes(n_groups, m)
-    rng = np.random.default_rng(seed)
-    su = np.sqrt(_check_var("sigma2_u", sigma2_u))
-    se = np.sqrt(_check_var("sigma2_e", sigma2_e))
-    g = np.repeat(np.arange(n_groups), sizes)
-    u = rng.normal(0.0, su, n_groups)
-    y = mu + u[g] + rng.normal(0.0, se, g.size)
-    return pd.DataFrame({"group": g, "y": y})
 
 
 def _one_way_batch(rng, sizes, sigma2_u, sigma2_e, n_sim):
@@ -353,42 +296,3 @@ def boundary_lrt_null(n_groups: int, m, sigma2_e: float, n_sim: int, seed) -> np
     _, llf = _maximise_profile(ybar, ssw, sizes)
     llf0 = _reml_profile(np.zeros(int(n_sim)), ybar, ssw, sizes)
     return np.clip(2.0 * (llf - llf0), 0.0, None)
-
-
-#: Seed for which :func:`negative_anova_example` gives a negative ANOVA estimate.
-NEGATIVE_ANOVA_SEED = 5
-_NEG_SIZES = (2, 3, 4, 5)
-
-
-def negative_anova_example(seed: int = NEGATIVE_ANOVA_SEED) -> pd.DataFrame:
-    r"""A tiny unbalanced one-way data set whose ANOVA estimate of :math:`\sigma^2_u` is negative.
-
-    Four groups of sizes 2, 3, 4 and 5 are drawn with :math:`\sigma^2_u = 0`,
-    :math:`\sigma^2_e = 1`, :math:`\mu = 10`. With the default seed (``NEGATIVE_ANOVA_SEED``) the
-    between-group mean square is smaller than the within-group one, so the method-of-moments
-    estimate
-
-    .. math:: \hat\sigma^2_u = \frac{MSB - MSW}{n_0}, \qquad
-              n_0 = \frac{N - \sum_j m_j^2 / N}{k - 1},
-
-    is negative, an impossible variance; ML and REML estimates are 0 on the boundary instead.
-    Other seeds need not give a negative estimate.
-
-    Parameters
-    ----------
-    seed : int, default ``NEGATIVE_ANOVA_SEED``
-        Seed.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``group`` (int 0-3) and ``y`` (rounded to 2 decimals); 14 rows.
-
-    References
-    ----------
-    Searle, Casella & McCulloch (1992), *Variance Components*, section 3.5 (negative
-    estimates) and equation (3.21) for :math:`n_0`.
-    """
-    df = one_way(len(_NEG_SIZES), list(_NEG_SIZES), 0.0, 1.0, mu=10.0, seed=seed)
-    df["y"] = df["y"].round(2)
-    return df

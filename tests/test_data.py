@@ -341,3 +341,20 @@ def test_simulators_are_seeded():
     a = D.simulate_clinics(seed=1)
     pd.testing.assert_frame_equal(a, D.simulate_clinics(seed=1))
     assert not a["sbp"].equals(D.simulate_clinics(seed=2)["sbp"])
+
+
+def test_every_generator_is_registered_with_its_seed_and_truth():
+    """One home for the generators: each committed CSV and the negative-ANOVA example are in DATASETS."""
+    from lmmcourse import data as D
+    files = {d.file for d in D.DATASETS.values() if d.file}
+    assert files == set(D.DATA_FILES)
+    for name, d in D.DATASETS.items():
+        assert d.seed == D.SEEDS[name]
+        assert d.truth is not None
+    # the registered seed of the negative example really gives a negative ANOVA estimate
+    neg = D.DATASETS["negative_anova"].simulate()
+    g = neg.groupby("group")["y"]
+    k, n = g.ngroups, len(neg)
+    msb = (g.size() * (g.mean() - neg["y"].mean()) ** 2).sum() / (k - 1)
+    msw = ((neg["y"] - g.transform("mean")) ** 2).sum() / (n - k)
+    assert msb < msw
