@@ -243,8 +243,10 @@ def _column_strings(frame: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, bool]
         out[c] = [v.ljust(width[c]) for v in out[c]]
     out.attrs["text_columns"] = text_cols
     if "p_value" in frame.columns and "p_value" in numeric and kind != "confint":
-        out[""] = [signif_stars(p) for p in frame["p_value"].to_numpy(dtype=float)]
-        stars = bool(np.isfinite(frame["p_value"].to_numpy(dtype=float)).any())
+        pv = frame["p_value"].to_numpy(dtype=float)
+        stars = bool(np.any(pv[np.isfinite(pv)] < 0.1))   # R adds the legend only then
+        if stars:
+            out[""] = [signif_stars(p) for p in pv]
     return out, stars
 
 
