@@ -11,6 +11,20 @@
 #   tests/reference/round2_infer.json
 # and reads the CSVs tools/reference.R writes (sleepstudy, Dyestuff, Orthodont).  None of these
 # data sets is the lesson's.  R is needed only to regenerate the files, never by the tests.
+#
+# Layout of round2_infer.json:
+#   versions, data_files {data set: CSV path relative to the repository root}
+#   models {name: {data, formula (lmer, REML), python {formula, groups, re_formula,
+#                  uncorrelated (only for (x || g))}, python_names {R name: statsmodels name},
+#                  logLik_reml, isSingular,
+#                  confint_profile {rows (fixed effects under statsmodels' names), lower, upper
+#                                   (95%), lower90, upper90, columns, ml_logLik},
+#                  influence {group, clusters (lme4's order), cooks_distance,
+#                             fixef {name: estimate}, fixef_deleted {name: [one per cluster]},
+#                             n_clusters}}}          (influence absent for two models)
+#   display {format_pval_input, format_pval_digits3(_eps), format_pval_single: strings;
+#            printed R output as arrays of lines: printCoefmat_*, anova_*, ranova_*,
+#            anova_ml_compare, confint_sleepstudy_slope}
 
 suppressPackageStartupMessages({
   library(lme4)
