@@ -23,7 +23,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .data import SEEDS, _check_var, _sizes, negative_anova_example, one_way
+from .data import SEEDS, negative_anova_example, one_way
+from .data._sets import _check_var, _sizes
 
 #: Seed for which :func:`negative_anova_example` gives a negative ANOVA estimate (kept for
 #: existing code; the seeds of every generator live in :data:`lmmcourse.data.SEEDS`).
