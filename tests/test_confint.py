@@ -142,3 +142,18 @@ def test_uncorrelated_fit_has_no_correlation_row():
     # lme4 (Days || Subject) fits a diagonal covariance; an unstructured refit differs
     corr = _confint("sleepstudy_slope")
     assert abs(ci.loc["sd_Days|Subject", "2.5 %"] - corr.loc["sd_Days|Subject", "2.5 %"]) > 0.1
+
+
+def test_partial_covariance_pattern_is_refused():
+    from types import SimpleNamespace
+
+    from lmmcourse.stats._confint import _is_diagonal
+
+    pattern = np.ones((3, 3))
+    pattern[2, 0] = pattern[0, 2] = 0          # one covariance fixed, the others free
+    fake = SimpleNamespace(model=SimpleNamespace(k_re=3),
+                           freepat=SimpleNamespace(cov_re=pattern))
+    with pytest.raises(NotImplementedError, match="some, but not all"):
+        _is_diagonal(fake)
+    fake.freepat.cov_re = np.eye(3)
+    assert _is_diagonal(fake) is True
