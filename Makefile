@@ -1,30 +1,58 @@
 # Two commands do everything: `make lab` and `make test`. Both set up .venv first (idempotent).
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
+# PYTHON: the interpreter the venv is made from; Python 3.11, 3.12 and 3.13 are supported. Default: the
+# first of python3, python3.13, python3.12, python3.11 on PATH that is 3.11 or newer.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in python3 python3.13 python3.12 python3.11; do command -v $$p >/dev/null 2>&1 \
+  && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { command -v $$p; break; }; done)
+endif
+# VENV: one venv per folder. A PYTHON= of another version than the existing venv's recreates it; to keep
+# one venv per version, name it: make unit PYTHON=python3.13 VENV=.venv-3.13
+VENV ?= .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# classroom JupyterLab defaults (no news pop-up, no update check), installed into the venv
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d/lmmcourse.json
+# make lab serves this folder; the browser tests point it at a temporary copy of the course
+LAB_ROOT ?= $(CURDIR)
+_PYVER := import sys; print(*sys.version_info[:2], sep=".")
 # nbgrader shells out to alembic, jupyter to its sub-commands: the venv's bin/ must come first on PATH
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 PYTEST_ARGS ?=
 
-.PHONY: setup lab test unit nbval check-sync build data bench autograde-demo student-bundle lint clean
+.PHONY: setup lab test unit nbval check-sync build data bench autograde-demo student-bundle lint clean browser-deps
 
-setup: $(STAMP)
+setup:
+	@test -n "$(PYTHON)" || { echo "make: no Python 3.11 or newer found (tried python3, python3.13, python3.12, python3.11): install Python 3.11-3.13, or run make PYTHON=/path/to/python3" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else f"make: Python 3.11 or newer is required, $(PYTHON) is {sys.version.split()[0]}: install Python 3.11-3.13, or run make PYTHON=/path/to/python3.12")'
+	@if [ -x $(BIN)/python ]; then \
+	  have=$$($(BIN)/python -c '$(_PYVER)' 2>/dev/null || echo broken); want=$$($(PYTHON) -c '$(_PYVER)'); \
+	  if [ "$$have" != "$$want" ] && { [ "$(origin PYTHON)" != file ] || ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }; then \
+	    echo "make: $(VENV) holds Python $$have; recreating it with Python $$want ($(PYTHON)). To keep both, pass VENV=.venv-$$want"; \
+	    rm -rf $(VENV); \
+	  fi; \
+	fi
+	@$(MAKE) --no-print-directory --silent $(STAMP) PYTHON='$(PYTHON)'
 
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}: install it, or run make PYTHON=/path/to/python3.11"'
+$(STAMP): pyproject.toml lmmcourse/jupyterlab_overrides.json
+	@echo "make: installing the course and its pinned packages into $(VENV) (first time: a few minutes)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@install -D -m 644 lmmcourse/jupyterlab_overrides.json $(LAB_OVERRIDES)
 	@touch $(STAMP)
 
 lab: setup
-	@ARGS="--ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks/section1_linear_mixed_model.ipynb"; \
+	@ARGS="--ServerApp.root_dir=$(LAB_ROOT) --LabApp.default_url=/lab/tree/notebooks/section1_linear_mixed_model.ipynb"; \
 	if [ "$$(id -u)" = "0" ]; then ARGS="$$ARGS --allow-root"; fi; \
 	if [ -z "$$DISPLAY" ] && [ "$$(uname)" != "Darwin" ]; then ARGS="$$ARGS --no-browser"; fi; \
 	$(BIN)/jupyter lab $$ARGS $(LAB_ARGS)
+
+# axe-core (npm, pinned in tests/browser/package.json) for the accessibility browser test, into the
+# git-ignored tests/browser/node_modules/; the browser tests also need /usr/bin/chromium (apt)
+browser-deps:
+	npm ci --prefix tests/browser --no-audit --no-fund --ignore-scripts
 
 lint: setup
 	$(BIN)/ruff check lmmcourse lmminstructor tests benchmarks

@@ -1,45 +1,38 @@
-"""The self-study notebooks in a real JupyterLab 4, driven by headless Chromium (GitHub issue 7).
+"""The self-study notebooks in a real JupyterLab 4 started by ``make lab``, driven by headless Chromium.
 
 A kernel-only run (nbval) cannot see front-end failures such as "Error displaying widget: model
-not found", the usual way widget notebooks break on Binder. Here one JupyterLab server (serving a
-temporary copy of ``notebooks/`` and ``data/``) and one Chromium serve the whole module:
+not found", the usual way widget notebooks break on Binder, nor figures that a kernel never sends
+(a non-inline Matplotlib backend). Here one JupyterLab, started through ``make lab`` with the
+caller's environment as it is (serving a temporary copy of ``notebooks/`` and ``data/``), and one
+Chromium serve the whole session (fixtures in ``conftest.py``):
 
 * every notebook in ``notebooks/`` runs with "Run All Cells" without an error output, and every
   widget it calls is rendered (no "Error displaying widget");
+* every code cell shows as many decoded figures as the same cell produces in a headless run of the
+  notebook (nbclient), and every cell that calls a ``plots.*`` function shows at least one;
+* the classroom defaults shipped with the venv hold: no news/update question pops up;
 * the variance explorer answers the keyboard: the figure changes and the ICC readout shows
   sigma2_u / (sigma2_u + sigma2_e) (the lesson's definition) for the slider values on the page;
 * the story's Next button walks through scenes 1 to 6 and Back returns to scene 1;
 * the glossary search narrows the list to entries containing the word, and nonsense shows the
   no-match message.
 
-Screenshots go to ``artifacts/browser/`` (git-ignored). Without Chromium or Playwright the tests
-are skipped, except when the environment variable ``CI`` is set: there they fail.
+Screenshots go to ``artifacts/browser/`` (git-ignored).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-from pathlib import Path
+import urllib.request
 
 import pytest
-from support import browser as _browser
+from support.notebooks import ARTIFACTS, NOTEBOOKS, REPO, WIDGET_CLASSES, code_cells, notebook_with
+from support.notebooks import widgets_called as _widgets_called
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = _browser.REPO
-ARTIFACTS = REPO / "artifacts" / "browser"
-NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-
-#: widget function called in a notebook -> CSS class of its rendered root
-WIDGET_CLASSES = {
-    "variance_explorer": ".lmm-variance-explorer",
-    "story": ".lmm-story",
-    "glossary": ".lmm-glossary",
-    "caterpillar_switch": ".lmm-caterpillar-switch",
-}
+_notebook_with = notebook_with
 
 _JS_IMAGE_DIGEST = """async (el) => {
   const img = el.tagName === 'IMG' ? el : el.querySelector('img');
@@ -48,64 +41,15 @@ _JS_IMAGE_DIGEST = """async (el) => {
   return Array.from(h, (x) => x.toString(16).padStart(2, '0')).join('');
 }"""
 
-
-def _widgets_called(path: Path) -> set[str]:
-    """Names of the lesson widgets called in the notebook's code cells (comments ignored)."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    code = "\n".join(
-        line for c in nb["cells"] if c["cell_type"] == "code"
-        for line in "".join(c["source"]).splitlines() if not line.lstrip().startswith("#")
-    )
-    return {name for name in WIDGET_CLASSES if re.search(rf"(?<![\w]){name}\(", code)}
-
-
-def _notebook_with(widget: str) -> Path:
-    for p in NOTEBOOKS:
-        if widget in _widgets_called(p):
-            return p
-    pytest.fail(f"no notebook in notebooks/ calls {widget}(): the lesson needs it (run `make build` "
-                "if notebooks/ is out of date)")
+#: helpers of lmmcourse.plots that draw nothing (style, colours, alt text, sizes, HTML)
+_NOT_DRAWING = ("use_style", "palette", "set_alt", "alt_text", "caterpillar_alt", "caterpillar_figsize",
+                "enable_alt_text", "figure_html", "img_tag")
+#: a call of any other function of lmmcourse.plots: such a cell draws at least one figure
+_PLOT_CALL = re.compile(r"(?<![\w.])plots\.(?!(?:{})\b)[a-z]\w*\(".format("|".join(_NOT_DRAWING)))
 
 
 # --------------------------------------------------------------------------------------------
-# Fixtures: one server + one browser for the module; each notebook is run at most once
-# --------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def lab():
-    reason = _browser.unavailable_reason()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser test cannot run on CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=15_000)  # the kernel shares 2 cores with the rest of the suite
-    with _browser.lab_session() as session:
-        try:
-            yield session
-        finally:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            shutil.copy(session.server.log_path, ARTIFACTS / "jupyterlab.log")
-            (ARTIFACTS / "browser-console.log").write_text("\n".join(session.console_errors) + "\n",
-                                                           encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def executed(lab):
-    """``executed(path)``: the notebook opened in the lab after "Run All Cells" (run once)."""
-
-    def run(path: Path) -> _browser.Notebook:
-        rel = f"notebooks/{path.name}"
-        nb = lab.open(rel)
-        if not nb.run_status:
-            nb.run_all()  # waits for the kernel to be idle and every widget view to render
-        return nb
-
-    return run
-
-
-# --------------------------------------------------------------------------------------------
-# Every notebook runs clean in the front end
+# Every notebook runs clean in the front end and shows its figures
 # --------------------------------------------------------------------------------------------
 def test_notebooks_exist():
     assert NOTEBOOKS, "notebooks/ holds no .ipynb: run `make build`"
@@ -122,6 +66,37 @@ def test_notebook_runs_without_errors_in_jupyterlab(executed, path):
     assert not nb.unexecuted(), f"cells never executed: {nb.unexecuted()}"
     for name in _widgets_called(path):
         assert nb.root.locator(WIDGET_CLASSES[name]).count() >= 1, f"{name}() was not rendered"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_plotting_cell_shows_its_figures(executed, headless, path):
+    expected = headless(path)
+    code = code_cells(path)
+    plotting = {i for i, src in code.items() if _PLOT_CALL.search(src)}
+    blank = sorted(i for i in plotting if expected.get(i, 0) == 0)
+    assert not blank, (
+        f"{path.name}: cells {blank} call a plots.* function but showed no figure even in a headless "
+        "run: is a non-inline Matplotlib backend forced in this environment (MPLBACKEND)?")
+    shown = executed(path).figures()
+    diff = {i: (expected[i], shown.get(i, 0)) for i in expected if expected[i] != shown.get(i, 0)}
+    assert not diff, (
+        f"{path.name}: figures per cell differ between the headless run and JupyterLab "
+        "{cell index: (headless, shown)}: " + ", ".join(
+            f"{i}: {v} ({code[i][:50]!r})" for i, v in sorted(diff.items())))
+    assert sum(shown.values()) == sum(expected.values())
+
+
+def test_no_news_or_update_question(lab, executed):
+    """The venv's classroom defaults: JupyterLab never asks about news or updates."""
+    executed(NOTEBOOKS[0])  # the lab has been up for a while and has run a notebook
+    toasts = lab.page.locator(".Toastify__toast").all_inner_texts()
+    assert not [t for t in toasts if re.search(r"news|update", t, re.I)], toasts
+    url = (f"{lab.server.base_url}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+           f"?token={lab.server.token}")
+    with urllib.request.urlopen(url, timeout=10) as r:
+        schema = json.loads(r.read())["schema"]["properties"]
+    assert schema["fetchNews"]["default"] == "false"
+    assert schema["checkForUpdates"]["default"] is False
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,17 +178,20 @@ def test_glossary_search_narrows_and_reports_no_match(executed):
     assert total >= 20
     expect(count).to_have_text(f"Showing {total} of {total} entries")
 
-    # independent reference: entries whose term or definition contains "reml", any case
+    # independent reference: entries whose term, aliases or definition contain "reml", any case
     glossary = json.loads((REPO / "lmmcourse" / "glossary.json").read_text(encoding="utf-8"))
     assert total == len(glossary)
-    n = sum("reml" in (e["term"] + " " + e["text"]).lower() for e in glossary)
+    hits = [e for e in glossary
+            if "reml" in " ".join([e["term"], *e.get("aliases", []), e["text"]]).lower()]
+    n = len(hits)
     assert 1 <= n < total
     box.click()
     box.press_sequentially("REML", delay=30)
     expect(count).to_have_text(f"Showing {n} of {total} entries")
     expect(entries).to_have_count(n)
     texts = entries.all_inner_texts()
-    assert all("reml" in t.lower() for t in texts), texts
+    assert sorted(next(e["term"] for e in hits if e["term"] in t) for t in texts) == \
+        sorted(e["term"] for e in hits), texts
 
     box.fill("")
     box.press_sequentially("qqxzv", delay=30)

@@ -1,16 +1,21 @@
 """Drive the lesson in a real JupyterLab with headless Chromium (for tests and benchmarks).
 
-This module (test support code, not part of the student package) is the one place that knows
-how to start a throw-away JupyterLab server, a
-headless Chromium controlled by Playwright, and how to open and run a notebook in it. It is used
-by ``tests/browser/test_jupyterlab.py`` (does every notebook run and every widget respond in the
-real front end?) and ``benchmarks/bench_browser.py`` (key press to new figure latency).
+Test support code, not part of the student package: the one place that knows how to start
+JupyterLab the way a student does, drive a headless Chromium through Playwright, and open and run a
+notebook in it. Used by ``tests/browser/`` (does every notebook run, show its figures, respond to
+the keyboard and pass axe-core in the real front end?) and ``benchmarks/bench_browser.py`` (key
+press to new figure latency).
+
+The server is started **through ``make lab``**, the command the README gives students, with the
+caller's environment exactly as it is (no variable set or removed). Only command-line options are
+added, through the Makefile's ``LAB_ROOT`` and ``LAB_ARGS``: a free port on 127.0.0.1, a random token,
+no browser window, ``window.jupyterapp`` exposed for the driver, and a temporary user-settings and
+workspaces folder so a run neither reads nor writes the user's JupyterLab layout. The root is a
+temporary copy of ``notebooks/`` and ``data/``, so running (and autosaving) never writes into the
+repository.
 
 Nothing is downloaded: the browser is Debian's ``/usr/bin/chromium`` (``apt-get install
-chromium``), never a Playwright-managed build. The server runs from the same environment as the
-running Python (``Path(sys.executable).parent / "jupyter"``) with its own temporary Jupyter
-config, data, runtime, settings and workspace folders, so a run neither reads nor writes the
-user's JupyterLab state, and its root is a temporary copy of ``notebooks/`` and ``data/``.
+chromium``), never a Playwright-managed build.
 
 Typical use::
 
@@ -24,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -51,15 +57,10 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
 
-#: Environment variables that would change what the kernel sees compared with a student's lab.
-_SCRUB_ENV = ("MPLBACKEND", "LMMCOURSE_DATA", "NBGRADER_EXECUTION", "JUPYTER_CONFIG_PATH",
-              "JUPYTER_PATH", "JUPYTER_TOKEN", "PYTEST_CURRENT_TEST")
-
-#: JupyterLab settings for the run: no virtual scrolling, so every cell is in the DOM.
+#: Test-only JupyterLab user settings (a temporary folder): no virtual scrolling, so every cell is
+#: in the DOM. The classroom defaults (no news pop-up) are NOT set here: they come from the venv.
 _LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
-                                                                        "checkForUpdates": False},
 }
 
 
@@ -78,21 +79,14 @@ def unavailable_reason() -> str | None:
     if not CHROMIUM.is_file():
         return (f"Chromium not found at {CHROMIUM}: install Debian's package with "
                 "`apt-get install -y chromium` (Playwright's own browser downloads are not used)")
+    if shutil.which("make") is None:
+        return "`make` is not installed: the browser tests start JupyterLab with `make lab`"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return ("the Python package playwright is not installed: run "
                 "`.venv/bin/python -m pip install -e '.[test]'` (make setup)")
     return None
-
-
-def jupyter_executable() -> Path:
-    """The ``jupyter`` command of the running environment (the project venv)."""
-    exe = Path(sys.executable).parent / "jupyter"
-    if not exe.is_file():
-        raise FileNotFoundError(f"{exe} does not exist: install the project with `make setup`, "
-                                "which puts JupyterLab into .venv")
-    return exe
 
 
 def free_port() -> int:
@@ -118,6 +112,37 @@ def copy_course(dest: Path, folders=("notebooks", "data")) -> Path:
     return dest
 
 
+def _is_figure_output(output: dict) -> bool:
+    """A display of a figure: an image (PNG/SVG/JPEG) or HTML holding an <img>, not a widget view."""
+    data = output.get("data", {})
+    if "application/vnd.jupyter.widget-view+json" in data:
+        return False
+    html = data.get("text/html", "")
+    html = "".join(html) if isinstance(html, list) else html
+    return any(k.startswith("image/") for k in data) or "<img" in html
+
+
+def figure_counts(nb: dict) -> dict[int, int]:
+    """Figure outputs per code cell ``{cell index: n}`` of an executed notebook (nbformat dict)."""
+    return {i: sum(_is_figure_output(o) for o in c.get("outputs", []))
+            for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"}
+
+
+def headless_run(path: Path, workdir: Path, timeout: int = 600) -> dict:
+    """Execute a copy of the notebook without a browser (nbclient), in ``workdir``; return it.
+
+    The kernel is started the way nbval and ``make build`` start one, from the caller's
+    environment as it is: this is the "headless clean run" the browser's figures are matched to.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(str(path), as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(workdir)}}).execute()
+    return json.loads(nbformat.writes(nb))
+
+
 def write_notebook(path: Path, cells: list[str]) -> Path:
     """Write a minimal notebook of code cells (for scratch runs and the benchmark)."""
     nb = {
@@ -134,23 +159,34 @@ def write_notebook(path: Path, cells: list[str]) -> Path:
     return path
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 # ============================================================================================
 # JupyterLab server
 # ============================================================================================
 class LabServer:
-    """A JupyterLab server on 127.0.0.1 with a random token, in a process group of its own.
+    """JupyterLab started by ``make lab`` on 127.0.0.1 with a random token, in its own process group.
 
     Parameters
     ----------
     root_dir : path
-        The server's ``root_dir`` (a temporary copy of the course, see :func:`copy_course`).
+        What ``make lab`` serves (``LAB_ROOT``): a temporary copy of the course (:func:`copy_course`).
     state_dir : path
-        Where the server's private Jupyter config/data/runtime/settings/workspaces go, and its log.
+        Where the run's JupyterLab user settings, workspaces and the server log go.
     startup_timeout : float
-        Seconds to wait for ``/api/status`` to answer.
+        Seconds to wait for ``/api/status`` to answer (``make lab`` first runs ``make setup``, which
+        reinstalls the venv when ``pyproject.toml`` changed).
     """
 
-    def __init__(self, root_dir, state_dir, startup_timeout: float = 90.0):
+    def __init__(self, root_dir, state_dir, startup_timeout: float = 300.0):
         self.root_dir = Path(root_dir)
         self.state_dir = Path(state_dir)
         self.startup_timeout = startup_timeout
@@ -159,60 +195,54 @@ class LabServer:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.state_dir / "jupyterlab.log"
         self.proc: subprocess.Popen | None = None
-
-    def _env(self) -> dict:
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUB_ENV}
-        for sub in ("config", "data", "runtime"):
-            d = self.state_dir / sub
-            d.mkdir(parents=True, exist_ok=True)
-            env[f"JUPYTER_{sub.upper()}_DIR"] = str(d)
-        env["IPYTHONDIR"] = str(self.state_dir / "ipython")
-        env["JUPYTER_PLATFORM_DIRS"] = "1"
-        env["PYTHONHASHSEED"] = "0"
-        return env
+        self._log = None
 
     def _settings(self) -> Path:
         settings = self.state_dir / "user-settings"
         for rel, value in _LAB_SETTINGS.items():
-            p = settings / rel
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(json.dumps(value), encoding="utf-8")
+            path = settings / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(value), encoding="utf-8")
         return settings
 
-    def command(self) -> list[str]:
-        cmd = [
-            str(jupyter_executable()), "lab",
-            "--no-browser",
+    def lab_args(self) -> list[str]:
+        """The options given to ``jupyter lab`` through the Makefile's ``LAB_ARGS``."""
+        return [
             "--ip=127.0.0.1",
             f"--port={self.port}",
             "--port-retries=0",
             f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.root_dir={self.root_dir}",
             "--ServerApp.open_browser=False",
             "--LabApp.expose_app_in_browser=True",
-            "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             f"--LabApp.user_settings_dir={self._settings()}",
             f"--LabApp.workspaces_dir={self.state_dir / 'workspaces'}",
         ]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            cmd.append("--allow-root")
+
+    def command(self) -> list[str]:
+        """``make -C <repo> lab LAB_ROOT=... LAB_ARGS=...``, with ``VENV`` when the tests run from a
+        venv of the repository other than ``.venv`` (so the server runs the same interpreter)."""
+        cmd = [shutil.which("make") or "make", "-C", str(REPO), "--no-print-directory", "lab",
+               f"LAB_ROOT={self.root_dir}", f"LAB_ARGS={shlex.join(self.lab_args())}"]
+        prefix = Path(sys.prefix).resolve()
+        if prefix.parent == REPO and prefix.name != ".venv":
+            cmd.append(f"VENV={prefix.name}")
         return cmd
 
     def start(self) -> LabServer:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         (self.state_dir / "workspaces").mkdir(exist_ok=True)
         cmd = self.command()
-        log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
-        self._log = log
-        self.proc = subprocess.Popen(cmd, cwd=self.root_dir, env=self._env(), stdout=log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
+        self._log.write(("$ " + shlex.join(cmd) + "\n").encode())
+        self._log.flush()
+        # env=None: the caller's environment as it is, like a student's shell
+        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + self.startup_timeout
         url = f"{self.base_url}/api/status?token={self.token}"
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with code {self.proc.returncode} during "
+                raise RuntimeError(f"`make lab` exited with code {self.proc.returncode} during "
                                    f"start-up; last lines of its log:\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as r:
@@ -221,7 +251,7 @@ class LabServer:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not answer on {self.base_url} within "
+                raise RuntimeError(f"JupyterLab (`make lab`) did not answer on {self.base_url} within "
                                    f"{self.startup_timeout:.0f} s; log:\n{self.log_tail()}")
             time.sleep(0.25)
 
@@ -232,26 +262,25 @@ class LabServer:
             return "(no log)"
 
     def stop(self):
-        """SIGTERM the server's process group and wait; SIGKILL it after 10 s.
+        """SIGTERM the process group (make, its shell, jupyter) and wait until it is gone.
 
-        On SIGTERM the server shuts its kernels down itself (jupyter_client starts each kernel
-        in a session of its own, so they are not in the group); a kernel whose server was
-        killed exits through ipykernel's parent poller.
+        On SIGTERM the server shuts its kernels down itself (jupyter_client starts each kernel in
+        a session of its own, so they are not in the group); whatever of the group is still there
+        after 15 s is killed.
         """
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        if proc is not None:  # any helper left in the server's group (e.g. npm called by LSP)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and _group_alive(proc.pid):
+                proc.poll()
+                time.sleep(0.2)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
-        if getattr(self, "_log", None) is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+        if self._log is not None:
             self._log.close()
             self._log = None
 
@@ -334,6 +363,28 @@ _JS_DOM_TEXT_ERRORS = f"""(id) => {{
 }}"""
 
 
+#: per code cell (index among all cells): figures shown, i.e. output areas outside any widget
+#: with an <img> that has been decoded (complete, non-zero width), and images still loading
+_JS_FIGURES = f"""(id) => {{
+  const w = ({_JS_FIND})(id);
+  const out = [];
+  w.content.widgets.forEach((cell, i) => {{
+    if (cell.model.type !== 'code') return;
+    let shown = 0, loading = 0, imgs = [];
+    cell.node.querySelectorAll('.jp-OutputArea-output').forEach((el) => {{
+      if (el.closest('.jupyter-widgets') || el.querySelector('.jupyter-widgets')) return;
+      const img = el.querySelectorAll('img');
+      if (!img.length) return;
+      const ok = Array.from(img).some((m) => m.complete && m.naturalWidth > 0);
+      if (ok) shown += 1; else loading += 1;
+      img.forEach((m) => imgs.push({{alt: m.getAttribute('alt'), w: m.naturalWidth}}));
+    }});
+    out.push({{index: i, shown, loading, imgs}});
+  }});
+  return out;
+}}"""
+
+
 @dataclass
 class Notebook:
     """An opened notebook in the lab: its JupyterLab widget id and the page it lives in."""
@@ -403,6 +454,22 @@ class Notebook:
         if empty:
             msgs.append(f"front end: {empty} widget output(s) never rendered (no view, no error)")
         return msgs
+
+    def figures(self, timeout_ms: float = 30_000) -> dict[int, int]:
+        """Figures shown per code cell ``{cell index: n}``, read from the page.
+
+        A figure is an output (outside any widget) whose ``<img>`` the browser has decoded; images
+        inside widget views (explorer, story, caterpillar switch) are not counted here. Waits up
+        to ``timeout_ms`` until the page shows as many figures as the cells' output models hold
+        (outputs render asynchronously after the kernel went idle), then returns what is shown.
+        """
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            model = {c["index"]: sum(_is_figure_output(o) for o in c["outputs"]) for c in self.cells()}
+            shown = {c["index"]: c["shown"] for c in self.page.evaluate(_JS_FIGURES, self.id)}
+            if shown == model or time.monotonic() > deadline:
+                return shown
+            time.sleep(0.5)
 
     def unexecuted(self) -> list[int]:
         """Indexes of code cells with source that have no execution count after a run."""
