@@ -49,7 +49,10 @@ IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "m
 MAKEFILE = """\
 # `make lab` sets up a virtual environment in .venv (first time: a few minutes), then opens JupyterLab.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# PYTHON: Python 3.11, 3.12 or 3.13; default: the first of these on PATH that is 3.11 or newer
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do command -v $$p >/dev/null 2>&1 \\
+  && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \\
+  && {{ command -v $$p; break; }}; done)
 BIN := $(CURDIR)/.venv/bin
 STAMP := .venv/.installed-stamp
 export PATH := $(BIN):$(PATH)
@@ -58,7 +61,10 @@ export PATH := $(BIN):$(PATH)
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-\t@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+\t@test -n "$(PYTHON)" || {{ echo "Python 3.11 or newer is required: install it, or run" \\
+\t  "make lab PYTHON=/path/to/python3"; exit 1; }}
+\t@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \\
+\t  "Python 3.11 or newer is required: run make lab PYTHON=/path/to/python3.12")'
 \t@test -x $(BIN)/python || $(PYTHON) -m venv .venv
 \t$(BIN)/python -m pip install --quiet --upgrade pip
 \t$(BIN)/python -m pip install --quiet -e .
@@ -85,13 +91,15 @@ inference, BLUPs and shrinkage, and residual diagnostics, all in Python with `st
 minutes while the environment is prepared; after that, JupyterLab opens on the first notebook. Binder
 sessions are temporary: use *File > Download* to keep your work.
 
-**On your own computer** (Python 3.11, on macOS, Linux or Windows with WSL):
+**On your own computer** (Python 3.11, 3.12 or 3.13, on macOS, Linux or Windows with WSL):
 
 ```bash
 make lab        # creates .venv, installs the pinned packages, opens JupyterLab
 ```
 
-Without `make`: `python3.11 -m venv .venv`, activate it, `pip install -e .`, then `jupyter lab`.
+Without `make` (for example on Windows without WSL): `python -m venv .venv`, activate it
+(`.venv\\Scripts\\activate` on Windows, `source .venv/bin/activate` elsewhere), `pip install -e .`, then
+`jupyter lab`.
 With conda: `conda env create -f environment.yml`, `conda activate lmm-continuous`, `pip install -e .`.
 
 ## What to work through

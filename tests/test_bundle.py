@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "course"
 EXPECTED = ["README.md", "Makefile", ".gitignore", "pyproject.toml", "environment.yml", "postBuild",
             "notebooks/demo.ipynb", "release/demo/demo.ipynb", "data", "lmmcourse/__init__.py",
-            "lmmcourse/grading.py", "lmmcourse/data.py", "lmmcourse/stats/__init__.py",
+            "lmmcourse/grading.py", "lmmcourse/data/__init__.py", "lmmcourse/stats/__init__.py",
             "lmmcourse/feedback_bank.json", "lmmcourse/glossary.json"]
 ABSENT = ["source", "solutions", "tests", "tools", "benchmarks", "gradebook.db", "nbgrader_config.py",
           "lmminstructor"]
@@ -35,7 +35,7 @@ def course(tmp_path_factory):
         shutil.copy2(ROOT / name, root / name)
     for name in ("tests", "tools", "solutions"):
         (root / name).mkdir(exist_ok=True)
-        (root / name / "secret.txt").write_text("instructors only\n", encoding="utf-8")
+        (root / name / "secret.txt").write_text("INSTRUCTORS-ONLY-7f3a\n", encoding="utf-8")
     (root / "gradebook.db").write_bytes(b"SQLite format 3\x00")
     build.build(root, run_solutions=False, log=lambda *_: None)
     return root
@@ -60,7 +60,7 @@ def test_bundle_lacks_instructor_material(written):
     out, _ = written
     assert [p for p in ABSENT if (out / p).exists()] == []
     assert not list(out.rglob("__pycache__"))
-    assert "instructors only" not in "".join(
+    assert "INSTRUCTORS-ONLY-7f3a" not in "".join(
         p.read_text(encoding="utf-8", errors="ignore") for p in out.rglob("*") if p.is_file())
 
 
