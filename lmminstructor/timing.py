@@ -21,21 +21,26 @@ The estimate adds up what a student does in the notebook:
 
 The total is rounded to the nearest :data:`ROUND_TO` minutes (at least :data:`ROUND_TO`). The build writes
 it into the notebook header in place of :data:`~lmminstructor.conventions.TIME_MARKER`.
+``python -m lmminstructor.timing`` prints the estimate of every master with its parts.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
+import nbformat
 from nbformat import NotebookNode
 
-from .conventions import Master, is_answer_cell, is_reflection_cell, is_solution, is_test_cell
+from .conventions import Master, find_masters, is_answer_cell, is_reflection_cell, is_solution, is_test_cell
+from .paths import SOURCE
 
 __all__ = ["READING_WPM", "DISPLAY_MATH_WORDS", "CODE_CELL_MINUTES", "QUESTION_MINUTES", "ACTIVITY_MINUTES",
            "REFLECTION_MINUTES", "WIDGET_MINUTES", "ROUND_TO", "Workload", "workload", "estimate_minutes",
-           "time_line", "count_words"]
+           "time_line", "count_words", "main"]
 
 READING_WPM = 130
 DISPLAY_MATH_WORDS = 10
@@ -121,3 +126,20 @@ def estimate_minutes(nb: NotebookNode) -> int:
 def time_line(minutes: int) -> str:
     """The header line that replaces the time marker."""
     return f"*Estimated time: {minutes} minutes*"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the workload and estimate of every master under ``source/`` (or the folder given)."""
+    source = Path(argv[0]) if argv else SOURCE
+    print(f"{'notebook':40} {'words':>6} {'code':>5} {'quest':>5} {'activ':>5} {'refl':>5} {'widg':>5} "
+          f"{'min':>6} {'est.':>5}")
+    for _, path in find_masters(source):
+        nb = nbformat.read(path, as_version=4)
+        w = workload(nb)
+        print(f"{path.name:40} {w.words:6d} {w.code_cells:5d} {w.questions:5d} {w.activities:5d} "
+              f"{w.reflections:5d} {w.widgets:5d} {w.minutes:6.1f} {estimate_minutes(nb):5d}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
