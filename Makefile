@@ -21,7 +21,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 PYTEST_ARGS ?=
 
-.PHONY: setup lab test unit nbval check-sync build data bench autograde-demo student-bundle lint clean browser-deps
+.PHONY: setup lab test unit nbval check-sync build data bench autograde-demo grade student-bundle lint clean browser-deps
 
 setup:
 	@test -n "$(PYTHON)" || { echo "make: no Python 3.11 or newer found (tried python3, python3.13, python3.12, python3.11): install Python 3.11-3.13, or run make PYTHON=/path/to/python3" >&2; exit 1; }
@@ -82,6 +82,12 @@ bench: setup
 
 autograde-demo: setup
 	$(BIN)/python -m lmminstructor.autograde_demo
+
+# autograde every submitted/*/$(ASSIGNMENT)/ in parallel (JOBS workers; default: the machine's cores);
+# GRADE_ARGS e.g. --force, --scheduler tcp://host:8786, --timeout 600 (see lmminstructor/grade.py)
+grade: setup
+	@test -n "$(ASSIGNMENT)" || { echo "make grade: say which assignment, e.g. make grade ASSIGNMENT=section1 [JOBS=4]" >&2; exit 2; }
+	$(BIN)/python -m lmminstructor.grade $(ASSIGNMENT) $(if $(JOBS),--jobs $(JOBS)) $(GRADE_ARGS)
 
 student-bundle: setup
 	$(BIN)/python -m lmminstructor.bundle
