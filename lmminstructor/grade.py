@@ -264,7 +264,8 @@ def _replay_class():
 ReplayExecution: type | None = None  # set on first use (nbgrader is imported lazily)
 
 
-def replay_autograde(course: Path, assignment: str, outcome: Outcome, logfile: Path) -> tuple[bool, list[str]]:
+def replay_autograde(course: Path, assignment: str, outcome: Outcome,
+                     logfile: Path) -> tuple[bool, list[str]]:
     """Run nbgrader's ``Autograde`` on the real course with execution replaced by the worker's result.
 
     Like :func:`lmminstructor.autograde_demo.autograde_student`, a failed re-grade puts the previous
@@ -352,8 +353,8 @@ def _run_local(jobs: Sequence[Job], n_workers: int, timeout: float,
                     if result.exists():
                         outcome = pickle.loads(result.read_bytes())
                     else:
-                        outcome = Outcome(job.student, False, [f"the worker died (exit code {proc.exitcode})"],
-                                          crashed=True)
+                        died = f"the worker died (exit code {proc.exitcode})"
+                        outcome = Outcome(job.student, False, [died], crashed=True)
                 outcome.seconds = outcome.seconds or now - started
                 del running[proc]
                 on_done(outcome)

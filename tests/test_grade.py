@@ -100,7 +100,8 @@ def test_progress_eta_worked_by_hand():
     bar = g.Progress(total=4, workers=2, stream=io.StringIO())
     bar.done, bar.failed = 1, 1
     # one of four done after 10 s: 3 more at 10 s each
-    assert bar.line(now=bar.start + 10) == "[######..................] 1/4 done, 1 failed, elapsed 10s, ETA 30s"
+    assert bar.line(now=bar.start + 10) == ("[######..................] 1/4 done, 1 failed, "
+                                           "elapsed 10s, ETA 30s")
     bar.done = 2
     assert bar.line(now=bar.start + 100).endswith("elapsed 1m40s, ETA 1m40s")
 
@@ -115,7 +116,8 @@ def test_rerun_grades_only_what_changed_and_writes_csv(graded, capsys):
         assert "unchanged" in line, line
     # blank re-submits with every answer right: only blank is graded again
     key = ag.analyse_master(parallel / "source" / "demo" / "demo.ipynb")
-    nbformat.write(ag.perfect_notebook(parallel, key), parallel / "submitted" / "blank" / "demo" / "demo.ipynb")
+    resubmitted = parallel / "submitted" / "blank" / "demo" / "demo.ipynb"
+    nbformat.write(ag.perfect_notebook(parallel, key), resubmitted)
     rows = {r.student: r for r in g.grade(parallel, "demo", jobs=2, students=["blank", "perfect"],
                                           progress=io.StringIO())}
     assert (rows["blank"].status, rows["blank"].score) == ("graded", 3)
