@@ -84,7 +84,8 @@ def test_question_ids_follow_the_question_numbers(nb, master):
         assert test == answer + 1
         assert nb.cells[answer].metadata["nbgrader"]["grade_id"] == f"qf_{n}"
         assert nb.cells[test].metadata["nbgrader"]["grade_id"] == f"test_qf_{n}"
-        assert f"### Question {n}\n" in "".join(c.source for c in nb.cells[:answer] if c.cell_type == "markdown")
+        before = "".join(c.source for c in nb.cells[:answer] if c.cell_type == "markdown")
+        assert f"### Question {n}\n" in before
         assert re.match(rf"qf_{n} = None\b", nb.cells[answer].source)
     assert all(q.points == 1 for q in master.questions)
     assert master.problems() == []
@@ -218,7 +219,7 @@ def test_df_key_holds_in_r(master, ref):
 
 
 def test_df_distractor_is_false_in_the_data(part_b):
-    """qf_15 (b) claims fewer patients attend urban clinics than smoke; its feedback: smokers are a minority."""
+    """qf_15 (b) says fewer patients attend urban clinics than smoke; its feedback: smokers are few."""
     clinics = part_b["clinics"]
     smokers = (clinics["smoker"] == "Yes").mean()
     assert smokers < 0.5
