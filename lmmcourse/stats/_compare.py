@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._core import validate_result
-from ._fit import _Profiled, fit_tight  # noqa: F401  (_Profiled: used by _transform)
+from ._core import _cov_mask, validate_result
+from ._fit import _free_pattern, _Profiled, fit_tight  # noqa: F401  (_Profiled: used by _transform)
 
 __all__ = ["compare", "ranova"]
 
@@ -48,16 +48,26 @@ def _rebuild(model, endog=None, exog_re=None, re_names=None):
 
 
 def _n_params(inner):
-    """lme4's npar: fixed effects + covariance parameters + residual variance."""
+    """lme4's npar: fixed effects + free covariance parameters + residual variance.
+
+    For uncorrelated random effects (R's ``(x || g)``) the covariances fixed at 0 do not count.
+    """
     m = inner.model
-    return int(m.k_fe + m.k_re2 + m.k_vc + 1)
+    if getattr(m, "k_vc", 0):
+        return int(m.k_fe + m.k_re2 + m.k_vc + 1)
+    mask = _cov_mask(inner)
+    return int(m.k_fe + int(mask.sum()) + 1)
 
 
 def _ml_fit(inner):
     """``(ML result, refitted?)``: the fit itself if it is ML, else a tight ML refit."""
     if not inner.reml:
         return inner, False
-    return fit_tight(copy.copy(inner.model), reml=False, start_params=inner.params_object), True
+    mask = _cov_mask(inner)
+    free = _free_pattern(mask, int(inner.model.k_fe))
+    refit = fit_tight(copy.copy(inner.model), reml=False, start_params=inner.params_object,
+                      free=free)
+    return refit, True
 
 
 def _lm_loglik(model, reml):
@@ -85,11 +95,44 @@ def _has_intercept(Z):
 
 
 def _group_label(model):
-    """Name of the grouping variable (statsmodels stores it as the random-intercept name)."""
+    """Name of the grouping variable.
+
+    statsmodels stores it as the name of the random intercept; without a random intercept it is
+    looked up as the column of the model's data frame that holds the groups.
+    """
     names = list(model.data.exog_re_names)
     if _has_intercept(np.asarray(model.exog_re)):
         return names[0]
+    frame = getattr(model.data, "frame", None)
+    groups = np.asarray(model.groups)
+    if isinstance(frame, pd.DataFrame) and len(frame) == len(groups):
+        for col in frame.columns:
+            try:
+                if np.array_equal(np.asarray(frame[col]), groups):
+                    return str(col)
+            except (TypeError, ValueError):  # pragma: no cover - exotic column types
+                continue
     return "group"
+
+
+def _blocks(mask):
+    """Columns of the random effects grouped into R terms: connected blocks of the G pattern."""
+    k = mask.shape[0]
+    parent = list(range(k))
+
+    def find(a):
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    for i in range(k):
+        for j in range(i):
+            if mask[i, j]:
+                parent[find(i)] = find(j)
+    out = {}
+    for j in range(k):
+        out.setdefault(find(j), []).append(j)
+    return list(out.values())
 
 
 def _re_terms(names):
@@ -161,30 +204,53 @@ def ranova(result):
     names = list(model.data.exog_re_names)
     group = _group_label(model)
     has_int = _has_intercept(Z)
-    terms = _re_terms(names[1:] if has_int else names)
-    offset = 1 if has_int else 0
+    mask = _cov_mask(inner)
     full_ll = float(inner.llf)
     full_np = _n_params(inner)
     p = model.k_fe
 
-    rows = [dict(term="<none>", loglik=full_ll, n_params=full_np)]
-    if has_int and not terms:
-        # lone random intercept: compare with the linear model
-        rows.append(dict(term=f"(1 | {group})", loglik=_lm_loglik(model, reml), n_params=p + 1,
-                         q=0))
-    else:
-        lhs = " + ".join((["1"] if has_int else []) + list(terms))
-        for term, cols in terms.items():
-            cols = [c + offset for c in cols]
-            keep = [j for j in range(Z.shape[1]) if j not in cols]
+    def reduced_fit(keep, add_intercept=False):
+        """loglik and npar of the model with random-effect columns ``keep`` only."""
+        if not keep and not add_intercept:
+            return _lm_loglik(model, reml), p + 1
+        cols = [Z[:, j] for j in keep]
+        cnames = [names[j] for j in keep]
+        sub = mask[np.ix_(keep, keep)]
+        if add_intercept:
+            cols = [np.ones(len(Z))] + cols
+            cnames = [group] + cnames
+            new = np.zeros((len(cols), len(cols)), dtype=bool)
+            new[0, 0] = True
+            new[1:, 1:] = sub
+            sub = new
+        reduced = _rebuild(model, exog_re=np.column_stack(cols), re_names=cnames)
+        fit = fit_tight(reduced, reml=reml, free=_free_pattern(sub, p))
+        return float(fit.llf), _n_params(fit)
+
+    rows = [dict(term="<none>", loglik=full_ll, n_params=full_np, reduced_to="")]
+    for block in _blocks(mask):
+        block_int = has_int and 0 in block
+        slopes = [j for j in block if not (block_int and j == 0)]
+        terms = _re_terms([names[j] for j in slopes])
+        term_cols = {t: [slopes[c] for c in cs] for t, cs in terms.items()}
+        lhs = " + ".join((["1"] if block_int else ["0"]) + list(terms))
+        others = [j for j in range(Z.shape[1]) if j not in block]
+        if block_int and not terms:
+            label = f"(1 | {group})"
+            keep = sorted(others)
+            ll, npar = reduced_fit(keep)
+            rows.append(dict(term=label, loglik=ll, n_params=npar,
+                             reduced_to=_re_text(keep, names, mask, group, has_int)))
+            continue
+        for term, cols in term_cols.items():
             label = f"{term} in ({lhs} | {group})"
-            if not keep:
-                rows.append(dict(term=label, loglik=_lm_loglik(model, reml), n_params=p + 1, q=0))
-                continue
-            reduced = _rebuild(model, exog_re=Z[:, keep], re_names=[names[j] for j in keep])
-            fit = fit_tight(reduced, reml=reml)
-            rows.append(dict(term=label, loglik=float(fit.llf), n_params=_n_params(fit),
-                             q=len(keep)))
+            keep = sorted(j for j in range(Z.shape[1]) if j not in cols)
+            # lmerTest reduces a term without intercept to a random intercept, (0 + x | g) ->
+            # (1 | g), unless the model already has one
+            add_int = (not block_int and not any(j in block for j in keep) and not has_int)
+            ll, npar = reduced_fit(keep, add_intercept=add_int)
+            text = _re_text(keep, names, mask, group, has_int, add_int)
+            rows.append(dict(term=label, loglik=ll, n_params=npar, reduced_to=text))
     out = []
     for r in rows:
         if r["term"] == "<none>":
@@ -196,13 +262,36 @@ def ranova(result):
         out.append(dict(
             term=r["term"], loglik=r["loglik"], n_params=r["n_params"], lrt=lrt, df=df,
             p_value=float(stats.chi2.sf(lrt, df)) if df > 0 else np.nan,
-            p_value_boundary=_chi2_mixture_sf(lrt, r["q"]),
+            p_value_boundary=_chi2_mixture_sf(lrt, df - 1) if df > 0 else np.nan,
+            reduced_to=r["reduced_to"],
         ))
     frame = pd.DataFrame(out, columns=["term", "loglik", "n_params", "lrt", "df", "p_value",
                                        "p_value_boundary"])
     frame["n_params"] = frame["n_params"].astype(int)
     frame.attrs["criterion"] = "REML" if reml else "ML"
+    frame.attrs["reduced_to"] = {r["term"]: r["reduced_to"] for r in out[1:]}
+    frame.attrs["note"] = "; ".join(
+        f"{r['term']}: reduced model has {r['reduced_to']}" for r in out[1:]
+    )
     return frame
+
+
+def _re_text(keep, names, mask, group, has_int, add_intercept=False):
+    """The random part left after a ranova reduction, in R's notation (e.g. ``(1 | Chick)``)."""
+    if not keep and not add_intercept:
+        return "no random effects (the linear model)"
+    parts = []
+    if add_intercept:
+        parts.append(f"(1 | {group})")
+    for block in _blocks(mask):
+        cols = [j for j in block if j in keep]
+        if not cols:
+            continue
+        lhs = ["1" if (has_int and j == 0) else names[j] for j in cols]
+        if lhs[0] != "1":
+            lhs = ["0"] + lhs
+        parts.append(f"({' + '.join(lhs)} | {group})")
+    return " + ".join(parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,6 +315,39 @@ def _outside_span(A, B):
 
 def _fmt_names(names):
     return "{" + ", ".join(names) + "}"
+
+
+def _match_columns(A, B):
+    """For each column of ``A`` the index of an identical column of ``B`` (None if there is none)."""
+    out = []
+    for j in range(A.shape[1]):
+        hit = [i for i in range(B.shape[1]) if np.allclose(A[:, j], B[:, i], rtol=1e-12, atol=0)]
+        out.append(hit[0] if hit else None)
+    return out
+
+
+def _check_cov_nesting(r_in, f_in, Zr, Zf, re_out):
+    """With uncorrelated random effects, check that the reduced covariances are free in full."""
+    mr, mf = _cov_mask(r_in), _cov_mask(f_in)
+    if bool(np.all(mf[np.tril_indices(len(mf))])) or re_out:
+        return  # every covariance of the full model is free (or nesting fails anyway)
+    match = _match_columns(Zr, Zf)
+    if any(m is None for m in match):
+        raise ValueError(
+            "cannot tell whether the models are nested: the full model has uncorrelated random "
+            "effects and the reduced model's random-effect columns are not columns of the full "
+            "model. Use the same random-effect variables (re_formula) in both models."
+        )
+    for i in range(len(mr)):
+        for j in range(i):
+            a, b = sorted((match[i], match[j]), reverse=True)
+            if mr[i, j] and not mf[a, b]:
+                raise ValueError(
+                    "the models are not nested: the reduced model estimates a covariance "
+                    "(correlation) between random effects that the full model "
+                    "fixes at 0 (uncorrelated random effects). Fit the full model with correlated "
+                    "random effects (fit_tight(..., correlated=True)), or compare AIC/BIC."
+                )
 
 
 def _nesting(r_in, f_in):
@@ -255,8 +377,17 @@ def _nesting(r_in, f_in):
     re_out = _outside_span(Zr, Zf)
     re_back = _outside_span(Zf, Zr)
     npr, npf = _n_params(r_in), _n_params(f_in)
+    _check_cov_nesting(r_in, f_in, Zr, Zf, re_out)
     if not fx_out and not re_out:
         if not fx_back and not re_back:
+            if npr < npf and not fx_back:
+                return True, False  # same columns, fewer covariances: (x || g) in (x | g)
+            if npr > npf:
+                raise ValueError(
+                    "the models are in the wrong order: the first has more covariance "
+                    "parameters (correlated random effects) than the second (uncorrelated). Call "
+                    "compare(reduced, full) with the smaller model first."
+                )
             raise ValueError(
                 "the two models are the same (same fixed-effects and random-effects column "
                 "spaces): there is nothing to test."
@@ -395,11 +526,19 @@ def compare(reduced, full, refit=True):
     p_boundary = None
     if fixed_same:
         q_r, q_f = r_in.model.k_re, f_in.model.k_re
-        if q_f == q_r + 1 and df == q_f:
-            p_boundary = _chi2_mixture_sf(chisq, q_r)
+        if q_f == q_r + 1 and df >= 1:
+            # one random effect added, with df - 1 covariances with the others
+            p_boundary = _chi2_mixture_sf(chisq, df - 1)
             notes.append(
                 f"random effects differ only: p_value_boundary uses the mixture "
-                f"1/2 chi2_{q_r} + 1/2 chi2_{q_r + 1}"
+                f"1/2 chi2_{df - 1} + 1/2 chi2_{df}"
+            )
+        elif q_f == q_r and df >= 1 and not random_same:
+            # same random effects, only covariances added: no variance is tested at 0
+            p_boundary = p_value
+            notes.append(
+                "only covariances differ (uncorrelated vs correlated random effects): they are "
+                "not on the boundary of the parameter space, so p_value_boundary equals p_value"
             )
         else:
             notes.append(

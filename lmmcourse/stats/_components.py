@@ -88,7 +88,19 @@ def _variance_parts(result):
     Z = np.vstack(arr.Z)
     fitted_fixed = X @ arr.beta
     v_f = float(np.var(fitted_fixed, ddof=1)) if len(fitted_fixed) > 1 else 0.0
-    v_r = float(np.mean(np.einsum("ij,jk,ik->i", Z, arr.G, Z)))
+    G = arr.G
+    if arr.mask is not None and not np.all(arr.mask[np.tril_indices(len(G))]):
+        # Uncorrelated random effects, R's (1 | g) + (0 + x | g): performance counts the terms
+        # that contain the random intercept only; a slope-only term adds nothing to v_r.
+        from ._compare import _blocks
+
+        has_int = Z.shape[1] > 0 and bool(np.all(Z[:, 0] == 1.0))
+        keep = np.zeros(len(G), dtype=bool)
+        for block in _blocks(arr.mask):
+            if has_int and 0 in block:
+                keep[block] = True
+        G = np.where(np.outer(keep, keep), G, 0.0)
+    v_r = float(np.mean(np.einsum("ij,jk,ik->i", Z, G, Z)))
     v_e = float(arr.sigma2)
     singular = singular_components(result, tol=_SINGULAR_TOL)
     return v_f, v_r, v_e, singular
@@ -128,6 +140,11 @@ def icc(result):
     :math:`v_r = \sigma^2_0 + 2\sigma_{01}\bar x + \sigma^2_1 \overline{x^2}`, which depends on
     where :math:`x` is centred. The *conditional* ICC (performance calls it "unadjusted") also
     counts the variance explained by the fixed effects in the denominator.
+
+    Uncorrelated random effects (``fit_tight(..., correlated=False)``, R's ``(x || g)``, which
+    lme4 stores as the two terms ``(1 | g) + (0 + x | g)``): performance 0.10 counts only the
+    term that holds the random intercept, so :math:`v_r = \sigma^2_0` and the slope variance is
+    left out; this function does the same, to reproduce R.
 
     Parameters
     ----------

@@ -129,6 +129,7 @@ def validate_result(result):
             "models with variance components (vc_formula=) are not supported; fit the random "
             "effects with groups= and re_formula= instead."
         )
+    _cov_mask(inner)  # NotImplementedError for a free= pattern this package cannot handle
     if _is_issue_10239(inner):
         arr = model_arrays(result, _validated=True)
         fe = np.asarray(inner.fe_params, dtype=float)
@@ -212,6 +213,17 @@ def _chol_psd(a, tol=1e-12):
         for i in range(j + 1, k):
             low[i, j] = (a[i, j] - low[i, :j] @ low[j, :j]) / low[j, j]
     return low
+
+
+def _cov_mask(inner):
+    """Boolean ``k x k`` lower-triangular mask of the free elements of G (and of lme4's Lambda).
+
+    All ``True`` for correlated random effects; the diagonal only for uncorrelated ones (a fit
+    with statsmodels' ``free=`` pattern, e.g. from ``fit_tight(..., correlated=False)``).
+    """
+    from ._fit import _mask_of_result
+
+    return _mask_of_result(inner)
 
 
 def _component_names(inner):
@@ -323,9 +335,14 @@ class ModelArrays:
         when statsmodels issue 10239 zeroed some of them).
     fe_names, re_names : list of str
     var_params : list of (str, ndarray)
-        One ``(name, dG)`` pair per lower-triangle element of ``G`` (row by row) and finally
-        ``("sigma2_e", zeros)``; ``dG`` is the derivative of ``G`` with respect to that parameter.
+        One ``(name, dG)`` pair per free lower-triangle element of ``G`` (row by row; for
+        uncorrelated random effects only the variances) and finally ``("sigma2_e", zeros)``;
+        ``dG`` is the derivative of ``G`` with respect to that parameter.
     reml : bool
+    cov_index : list of (int, int)
+        Positions in ``G`` of the covariance parameters of ``var_params``.
+    mask : ndarray of bool, shape (k, k)
+        Free elements of ``G`` (lower triangle).
     """
 
     y: list
@@ -339,6 +356,8 @@ class ModelArrays:
     re_names: list
     var_params: list = field(repr=False)
     reml: bool = True
+    cov_index: list = field(default=None, repr=False)
+    mask: np.ndarray = field(default=None, repr=False)
 
     @property
     def n_obs(self):
@@ -356,7 +375,11 @@ class ModelArrays:
     @property
     def gamma(self):
         """Variance parameters in the order of ``var_params``."""
-        rows, cols = np.tril_indices(self.G.shape[0])
+        if self.cov_index is None:
+            rows, cols = np.tril_indices(self.G.shape[0])
+        else:
+            rows = np.array([i for i, _ in self.cov_index], dtype=int)
+            cols = np.array([j for _, j in self.cov_index], dtype=int)
         return np.concatenate([self.G[rows, cols], [self.sigma2]])
 
     @property
@@ -403,9 +426,14 @@ def model_arrays(result, _validated=False):
     G = np.array(np.asarray(inner.cov_re, dtype=float), copy=True)
     sigma2 = float(inner.scale)
     k = G.shape[0]
+    mask = _cov_mask(inner)
     var_params = []
+    cov_index = []
     for name, (i, j) in zip(_var_param_names(k), zip(*np.tril_indices(k), strict=True),
                             strict=True):
+        if not mask[i, j]:
+            continue  # a covariance fixed at 0 (uncorrelated random effects) is no parameter
+        cov_index.append((int(i), int(j)))
         dG = np.zeros((k, k))
         dG[i, j] = dG[j, i] = 1.0
         var_params.append((name, dG))
@@ -422,7 +450,7 @@ def model_arrays(result, _validated=False):
     return ModelArrays(
         y=y, X=X, Z=Z, groups=list(model.group_labels), G=G, sigma2=sigma2, beta=beta,
         fe_names=list(model.exog_names), re_names=_component_names(inner),
-        var_params=var_params, reml=bool(inner.reml),
+        var_params=var_params, reml=bool(inner.reml), cov_index=cov_index, mask=mask,
     )
 
 

@@ -194,9 +194,14 @@ def _theta_sigma_derivatives(arr):
     k = arr.G.shape[0]
     sigma = np.sqrt(arr.sigma2)
     lam = _chol_psd(arr.G / arr.sigma2)
-    # lme4 orders theta column-wise: (0,0), (1,0), ..., (k-1,0), (1,1), ...
-    th = [(i, j) for j in range(k) for i in range(j, k)]
+    mask = np.tril(np.ones((k, k), dtype=bool)) if arr.mask is None else arr.mask
+    # lme4 orders theta column-wise: (0,0), (1,0), ..., (k-1,0), (1,1), ...; elements of Lambda
+    # fixed at 0 (uncorrelated random effects) are not parameters, nor are the covariances
+    # they fix at 0 in G
+    th = [(i, j) for j in range(k) for i in range(j, k) if mask[i, j]]
     rows, cols = np.tril_indices(k)
+    keep = mask[rows, cols]
+    rows, cols = rows[keep], cols[keep]
     nth = len(th)
     R = len(rows) + 1
     D = np.zeros((R, nth + 1))
@@ -238,6 +243,13 @@ class _Satterthwaite:
             "r,rab->ab", eng.deviance_gradient(reml), D2
         )
         H = 0.5 * (H + H.T)
+        # Judge near-zero eigenvalues on a scale-free Hessian: sigma is in the units of y, so
+        # differentiate with respect to sigma / sigma_hat instead (S H S, S = diag(1, .., sigma)).
+        # At unit scale this is lmerTest's rule; a response in other units (y x 1e3) gives the
+        # same eigenvalues instead of spurious "near singular" warnings.
+        svec = np.ones(H.shape[0])
+        svec[-1] = np.sqrt(arr.sigma2)
+        H = H * np.outer(svec, svec)
         evals, evecs = np.linalg.eigh(H)
         neg = evals < -_HESS_TOL
         zero = np.abs(evals) <= _HESS_TOL
@@ -260,7 +272,8 @@ class _Satterthwaite:
             )
         pos = evals > _HESS_TOL
         V = evecs[:, pos]
-        self.A = 2 * (V / evals[pos]) @ V.T  # vcov of (theta, sigma)
+        # vcov of (theta, sigma): back from the scaled parametrisation
+        self.A = 2 * ((V / evals[pos]) @ V.T) * np.outer(svec, svec)
         # Jacobian of Phi with respect to (theta, sigma)
         self.jac = np.einsum("rij,ra->aij", eng.jacobian(), D)
         self.Phi = eng.Phi
@@ -458,7 +471,10 @@ class _KenwardRoger:
         eng = _Engine(self.arr)
         Phi = eng.Phi
         IE = eng.expected_information()
-        if np.min(np.abs(np.linalg.eigvalsh(IE))) > 1e-10:
+        # every variance parameter is in the units of y^2: judge singularity on sigma^4 IE, which
+        # does not depend on the units of the response
+        s4 = arr.sigma2**2
+        if np.min(np.abs(np.linalg.eigvalsh(IE * s4))) > 1e-10:
             W = 2 * np.linalg.inv(IE)
         else:
             warnings.warn(

@@ -57,8 +57,12 @@ def _pattern_mask(model, free=None, correlated=None):
     return _mask_from_free(free, k, int(model.k_fe))
 
 
-def _mask_from_free(free, k, k_fe):
-    """The Lambda mask of a statsmodels ``free`` pattern; clear errors for what is unsupported."""
+def _mask_from_free(free, k, k_fe, strict=True):
+    """The Lambda mask of a statsmodels ``free`` pattern; clear errors for what is unsupported.
+
+    ``strict=False`` (reading a fitted result): a variance held at its start value counts as a
+    free variance, as lme4 would estimate it, and held fixed effects are ignored.
+    """
     from statsmodels.regression.mixed_linear_model import MixedLMParams
 
     if not isinstance(free, MixedLMParams):
@@ -68,7 +72,7 @@ def _mask_from_free(free, k, k_fe):
             f"effects; got {type(free).__name__}"
         )
     fe = np.asarray(free.fe_params if free.fe_params is not None else np.ones(k_fe), dtype=float)
-    if fe.size and not np.all(fe != 0):
+    if strict and fe.size and not np.all(fe != 0):
         raise NotImplementedError(
             "free= with fixed effects held fixed is not supported; use an offset in the "
             "formula (subtract the known part from the response) instead."
@@ -81,6 +85,8 @@ def _mask_from_free(free, k, k_fe):
             f"free.cov_re has shape {cov.shape}, but the model has {k} random effects per group"
         )
     mask = np.tril(cov != 0)
+    if not strict:
+        mask[np.diag_indices(k)] = True
     _check_mask(mask)
     return mask
 
@@ -110,7 +116,7 @@ def _mask_of_result(inner):
     free = getattr(inner, "freepat", None)
     if free is None:
         return np.tril(np.ones((k, k), dtype=bool))
-    return _mask_from_free(free, k, int(inner.model.k_fe))
+    return _mask_from_free(free, k, int(inner.model.k_fe), strict=False)
 
 
 def _free_pattern(mask, k_fe):
