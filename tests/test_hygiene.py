@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lmmcourse.build import NOTEBOOK_METADATA
+from lmminstructor.build import NOTEBOOK_METADATA
 
 ROOT = Path(__file__).resolve().parents[1]
 
