@@ -112,8 +112,14 @@ def test_wrong_type_is_a_format_error(clinics, answer, phrase):
         _m1(answer)
 
 
-def test_rows_reordered_scores_zero(clinics):
-    shuffled = clinics.sample(frac=1, random_state=1)
+def test_rows_reordered_are_aligned(clinics):
+    # the same data frame, sorted another way: the rows are matched through the index
+    assert _m1(_fit(F1, clinics.sample(frac=1, random_state=1))) == 3.0
+    assert _m1(_fit(F1, clinics.sort_values(["smoker", "age"]), reml=False)) == 2.0
+
+
+def test_rows_reordered_without_index_scores_zero(clinics):
+    shuffled = clinics.sample(frac=1, random_state=1).reset_index(drop=True)
     with pytest.raises(AssertionError, match="rows are in a different order"):
         _m1(_fit(F1, shuffled))
 
