@@ -417,7 +417,8 @@ def grade_model(result, *, data=None, formula=None, groups=None, re_formula=None
     :func:`lmmcourse.stats.fit_tight` unless ``fit_kwargs`` are given. The student's fit is then
     compared with it on what the model *is*, not on how it was spelled:
 
-    * **response**: the outcome vector must be the same (otherwise no points);
+    * **response**: the outcome vector must be the same (otherwise no points); a fit to the same
+      data frame in another row order is matched row by row through its index;
     * **fixed terms** (``terms``): the column space of the fixed-effects design matrix
       :math:`\mathbf X` must be the same, so ``age + bmi``, ``bmi+age``, ``C(female)`` for a 0/1
       ``female`` and a centred or rescaled copy of a covariate all count as the same model;
