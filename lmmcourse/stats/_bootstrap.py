@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ._compare import _ml_fit, _nesting
-from ._core import _chol_psd, model_arrays, validate_result
+from ._core import _chol_psd, _cov_mask, model_arrays, validate_result
 from ._fit import _Profiled
 
 __all__ = ["bootstrap_lrt"]
@@ -132,7 +132,8 @@ def bootstrap_lrt(reduced, full, n_sim=1000, seed=None, progress=None):
     sigma = np.sqrt(arr.sigma2)
     rng = np.random.default_rng(seed)
 
-    p_red, p_full = _Profiled(r_ml.model), _Profiled(f_ml.model)
+    # the same covariance pattern as the fits (uncorrelated random effects stay uncorrelated)
+    p_red, p_full = _Profiled(r_ml.model, _cov_mask(r_ml)), _Profiled(f_ml.model, _cov_mask(f_ml))
     t_red, t_full = p_red.theta_from(r_ml), p_full.theta_from(f_ml)
     bar = _Progress(n_sim, n_sim >= 100 if progress is None else bool(progress))
     stats_ok = []
