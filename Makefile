@@ -21,7 +21,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 PYTEST_ARGS ?=
 
-.PHONY: setup lab test unit nbval check-sync build data bench autograde-demo grade student-bundle lint clean browser-deps
+.PHONY: setup lab test unit nbval check-sync build data bench autograde-demo grade hub-tools student-bundle lint clean browser-deps
 
 setup:
 	@test -n "$(PYTHON)" || { echo "make: no Python 3.11 or newer found (tried python3, python3.13, python3.12, python3.11): install Python 3.11-3.13, or run make PYTHON=/path/to/python3" >&2; exit 1; }
@@ -82,6 +82,12 @@ bench: setup
 
 autograde-demo: setup
 	$(BIN)/python -m lmminstructor.autograde_demo
+
+# configurable-http-proxy (npm) for the JupyterHub test (tests/hub), into the git-ignored venv folder
+CHP := $(VENV)/node/node_modules/.bin/configurable-http-proxy
+hub-tools: setup
+	@test -x $(CHP) || { command -v npm >/dev/null || { echo "make hub-tools: npm not found: apt-get install -y nodejs npm" >&2; exit 1; }; \
+	  mkdir -p $(VENV)/node && npm install --prefix $(VENV)/node --no-audit --no-fund --silent configurable-http-proxy@5.3.0; }
 
 # autograde every submitted/*/$(ASSIGNMENT)/ in parallel (JOBS workers; default: the machine's cores);
 # GRADE_ARGS e.g. --force, --scheduler tcp://host:8786, --timeout 600 (see lmminstructor/grade.py)

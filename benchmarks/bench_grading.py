@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from lmmcourse import autograde_demo as ag
+from lmminstructor import autograde_demo as ag
 
 ROOT = Path(__file__).resolve().parent.parent
 N_STUDENTS = int(os.environ.get("LMM_BENCH_STUDENTS", "30"))
