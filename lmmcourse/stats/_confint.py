@@ -41,37 +41,31 @@ class _PLS:
     which, minimised over :math:`\sigma`, gives the profiled
     :math:`\sum_g\log|M_g| + n[1 + \log(2\pi\,\text{PRSS}/n)]`; REML adds
     :math:`\log|X'(V/\sigma^2)^{-1}X|` and uses :math:`n - p` (Bates et al. 2015, eqs. 34, 41).
+
+    The computations (and the analytic gradient) are those of the fitting engine,
+    ``_fit._Profiled``; this adapter works from plain arrays (a subset of rows, a design without
+    one column) and keeps theta to the diagonal for uncorrelated random effects.
     """
 
     def __init__(self, X, Z, codes, y, diagonal=False):
-        self.X = np.asarray(X, dtype=float)
-        self.Z = np.asarray(Z, dtype=float)
-        self.codes = np.asarray(codes)
-        self.n_groups = int(self.codes.max()) + 1
-        self.n, self.p = self.X.shape
-        self.k = self.Z.shape[1]
-        # theta: the lower triangle of Lambda (row by row), or only its diagonal when the
-        # random effects are uncorrelated (R's (x || g): G and Lambda diagonal)
-        if diagonal:
-            self.rows = self.cols = np.arange(self.k)
-        else:
-            self.rows, self.cols = np.tril_indices(self.k)
-        self.diag = self.rows == self.cols
-        self.ZtZ = self._gsum(np.einsum("ij,ik->ijk", self.Z, self.Z))
-        self.ZtX = self._gsum(np.einsum("ij,ik->ijk", self.Z, self.X))
-        self.XtX = self.X.T @ self.X
-        self.set_y(y)
+        from types import SimpleNamespace
 
-    def _gsum(self, a):
-        out = np.zeros((self.n_groups,) + a.shape[1:])
-        np.add.at(out, self.codes, a)
-        return out
+        from ._fit import _Profiled
+
+        X = np.asarray(X, dtype=float)
+        Z = np.asarray(Z, dtype=float)
+        k = Z.shape[1]
+        data = SimpleNamespace(exog=X, exog_re=Z, groups=np.asarray(codes),
+                               endog=np.asarray(y, dtype=float))
+        self._prof = _Profiled(data, mask=np.eye(k, dtype=bool) if diagonal else None)
+        self.n, self.p = X.shape
+        self.k = k
+        self.n_groups = self._prof.n_groups
+        self.rows, self.cols = self._prof.rows, self._prof.cols
+        self.diag = self.rows == self.cols
 
     def set_y(self, y):
-        y = np.asarray(y, dtype=float)
-        self.Zty = self._gsum(self.Z * y[:, None])
-        self.Xty = self.X.T @ y
-        self.yty = float(y @ y)
+        self._prof.set_y(np.asarray(y, dtype=float))
 
     def lam(self, theta):
         L = np.zeros((self.k, self.k))
@@ -80,33 +74,23 @@ class _PLS:
 
     def solve(self, L):
         """``(sum log|M_g|, X'W X, beta, PRSS)`` at the relative factor ``L``."""
-        M = np.einsum("ji,gjk,kl->gil", L, self.ZtZ, L) + np.eye(self.k)
-        C = np.linalg.cholesky(M)
-        logdet = 2.0 * float(np.sum(np.log(np.diagonal(C, axis1=1, axis2=2))))
-        B = np.einsum("ji,gjp->gip", L, self.ZtX)
-        c = np.einsum("ji,gj->gi", L, self.Zty)
-        MB = np.linalg.solve(M, B)
-        Mc = np.linalg.solve(M, c[..., None])[..., 0]
-        xtwx = self.XtX - np.einsum("gip,giq->pq", B, MB)
-        xtwy = self.Xty - np.einsum("gip,gi->p", B, Mc)
-        ytwy = self.yty - float(np.einsum("gi,gi->", c, Mc))
-        beta = np.linalg.solve(xtwx, xtwy) if self.p else np.zeros(0)
-        prss = ytwy - float(beta @ xtwy)
-        return logdet, xtwx, beta, prss
+        return self._prof.parts(np.asarray(L, dtype=float)[self.rows, self.cols])
 
     def profiled(self, theta, reml=False):
         """Deviance profiled over beta and sigma, as a function of theta (inf if undefined)."""
-        try:
-            logdet, xtwx, _, prss = self.solve(self.lam(theta))
-        except np.linalg.LinAlgError:
-            return np.inf
-        if not prss > 0:
-            return np.inf
-        if reml:
-            nmp = self.n - self.p
-            return (logdet + np.linalg.slogdet(xtwx)[1]
-                    + nmp * (1 + np.log(2 * np.pi * prss / nmp)))
-        return logdet + self.n * (1 + np.log(2 * np.pi * prss / self.n))
+        return float(self._prof.deviance(np.asarray(theta, dtype=float), reml))
+
+    def profiled_grad(self, theta, reml=False):
+        """``(deviance, gradient)`` of :meth:`profiled`."""
+        return self._prof.deviance_grad(np.asarray(theta, dtype=float), reml)
+
+    def minimize(self, start, reml=False, gtol=1e-8):
+        """BFGS with the analytic gradient from ``start``; scipy's result."""
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return optimize.minimize(self.profiled_grad, np.asarray(start, dtype=float),
+                                     args=(reml,), jac=True, method="BFGS",
+                                     options=dict(gtol=gtol, maxiter=1000))
 
     def fit(self, theta0, reml=False, polish=True, default_start=True):
         """Minimise the profiled deviance over theta; return ``(theta, deviance)``.
@@ -117,9 +101,8 @@ class _PLS:
         theta0 = np.asarray(theta0, dtype=float)
         starts = [theta0] + ([np.where(self.diag, 1.0, 0.0)] if default_start else [])
         best = None
-        for s in starts:
-            res = optimize.minimize(self.profiled, s, args=(reml,), method="BFGS",
-                                    options=dict(gtol=1e-9))
+        for s0 in starts:
+            res = self.minimize(s0, reml)
             if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
                 best = res
         if polish:
@@ -366,7 +349,7 @@ class _Profile:
             starts.append(nudged)   # the gradient vanishes at a zero diagonal element
         best = None
         for s0 in starts:
-            res = optimize.minimize(pls.profiled, s0, method="BFGS", options=dict(gtol=1e-9))
+            res = pls.minimize(s0, reml=False)
             if best is None or res.fun < best.fun:
                 best = res
         diff = float(best.fun) - self.base
@@ -482,8 +465,7 @@ def _simulate_refits(inner, n_sim, seed, diagonal=False):
         ystar = mean + np.einsum("ij,ij->i", Z, b[codes]) + sigma_hat * rng.standard_normal(n)
         pls.set_y(ystar)
         try:
-            res = optimize.minimize(pls.profiled, theta_hat, args=(reml,), method="L-BFGS-B",
-                                    options=dict(ftol=1e-12, gtol=1e-6))
+            res = pls.minimize(theta_hat, reml, gtol=1e-6)
             theta = canonical_theta(pls, res.x)
             L = pls.lam(theta)
             _, _, beta, prss = pls.solve(L)
