@@ -116,7 +116,7 @@ def test_icc_interval_random_intercept():
     assert out.loc["ICC", "estimate"] == pytest.approx(s2u / (s2u + fit.scale), rel=1e-12)
     lo, hi = out.loc["ICC", "2.5 %"], out.loc["ICC", "97.5 %"]
     assert 0 < lo < out.loc["ICC", "estimate"] < hi < 1
-    draws = out.attrs["draws"]
+    draws = np.asarray(out.attrs["draws"])
     assert draws.size == out.attrs["n_sim"] and np.all((draws >= 0) & (draws <= 1))
     assert lo == pytest.approx(np.quantile(draws, 0.025)) and hi == pytest.approx(
         np.quantile(draws, 0.975))

@@ -628,7 +628,7 @@ def icc_interval(result, n_sim: int = 1000, seed: int | None = None,
     pandas.DataFrame
         One row ``ICC`` with columns ``estimate`` and the two ends (e.g. ``"2.5 %"``,
         ``"97.5 %"``); ``attrs`` holds ``n_sim`` (refits used), ``n_failed`` and ``draws``
-        (the simulated ICCs, an array).
+        (the simulated ICCs, a tuple).
 
     References
     ----------
@@ -652,5 +652,5 @@ def icc_interval(result, n_sim: int = 1000, seed: int | None = None,
     lo, hi = np.quantile(iccs, [(1 - level) / 2, 1 - (1 - level) / 2])
     frame = pd.DataFrame({"estimate": [est], cols[0]: [lo], cols[1]: [hi]}, index=["ICC"])
     frame.attrs.update(method="boot", level=level, n_sim=int(iccs.size), n_failed=int(failed),
-                       draws=iccs)
+                       draws=tuple(float(v) for v in iccs))
     return lmer_frame(frame, kind="confint")
