@@ -342,6 +342,12 @@ def _check_cov_nesting(r_in, f_in, Zr, Zf, re_out):
         for j in range(i):
             a, b = sorted((match[i], match[j]), reverse=True)
             if mr[i, j] and not mf[a, b]:
+                if Zr.shape == Zf.shape and _n_params(r_in) > _n_params(f_in):
+                    raise ValueError(
+                        "the models are in the wrong order: the first has correlated random "
+                        "effects, the second uncorrelated ones (fewer parameters). Call "
+                        "compare(reduced, full) with the smaller model first."
+                    )
                 raise ValueError(
                     "the models are not nested: the reduced model estimates a covariance "
                     "(correlation) between random effects that the full model "
