@@ -252,3 +252,20 @@ def test_profiled_sigma_fixed_and_constrained_refits():
     assert ll_fixed == pytest.approx(ll_ml, abs=1e-7)
     res = prof.results(theta, True)
     assert res.llf == pytest.approx(ll, abs=1e-9)
+
+
+def test_boundary_fit_still_gives_random_effects_and_summary():
+    # statsmodels inverts cov_re for random_effects and fails on a singular fit; lme4's ranef
+    # works there, and so must ours (same values as blups, which follow lme4's formula)
+    from lmmcourse.stats import blups
+
+    res = fitted("orange")
+    want = blups(res)
+    re = res.random_effects
+    for label, series in re.items():
+        rows = want[want["group"] == label]
+        np.testing.assert_allclose(series.to_numpy(), rows["blup"].to_numpy(), rtol=1e-10)
+        cov = res.random_effects_cov[label].to_numpy()
+        np.testing.assert_allclose(np.sqrt(np.diag(cov)), rows["sd"].to_numpy(), rtol=1e-8)
+    assert "Log-Likelihood:     -132.9983" in str(res.summary())
+    assert np.all(np.isfinite(res.fittedvalues))

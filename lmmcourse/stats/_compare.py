@@ -165,10 +165,18 @@ def ranova(result):
 
     ``p_value`` is the plain :math:`\chi^2_\text{df}` tail, as lmerTest reports it. Because the
     removed variance is tested at the edge of its parameter space, the null distribution is
-    really the mixture :math:`\tfrac12\chi^2_q + \tfrac12\chi^2_{q+1}`, where :math:`q` is the
-    number of random effects per group left in the reduced model (:math:`q=0`: a point mass at 0
-    and :math:`\chi^2_1`, so the p-value is halved); ``p_value_boundary`` uses that mixture.
-    The plain p-value is conservative (too large).
+    really the mixture :math:`\tfrac12\chi^2_q + \tfrac12\chi^2_{q+1}` with
+    :math:`q = \text{df} - 1`, the number of covariances removed with the variance (:math:`q=0`:
+    a point mass at 0 and :math:`\chi^2_1`, so the p-value is halved); ``p_value_boundary`` uses
+    that mixture. The plain p-value is conservative (too large).
+
+    Uncorrelated random effects (``fit_tight(..., correlated=False)``, R's ``(x || g)``, which
+    lme4 stores as ``(1 | g) + (0 + x | g)``) give one 1-df row per term, as in lmerTest. A term
+    without a random intercept, ``(0 + x | g)``, is reduced to ``(1 | g)`` as lmerTest does
+    (unless the model already has a random intercept): for a lone ``(0 + x | g)`` the two models
+    have the same number of parameters, so df is 0 and the p-values are NaN. The reduced random
+    part of each row is in ``frame.attrs["reduced_to"]`` (``{term: "(1 | g)"}``) and spelled out
+    in ``frame.attrs["note"]``.
 
     Parameters
     ----------
@@ -456,9 +464,11 @@ def compare(reduced, full, refit=True):
     When the models differ only in their random effects (the reduced random-effects columns span
     a subspace of the full ones), the plain :math:`\chi^2` p-value is conservative: a variance
     is tested on the boundary of its parameter space. If the full model adds exactly one random
-    effect to the :math:`q` of the reduced model (with its covariances),
+    effect to the reduced model, with :math:`q = \text{df} - 1` covariances,
     ``p_value_boundary`` is the tail of :math:`\tfrac12\chi^2_q + \tfrac12\chi^2_{q+1}`
-    (Self & Liang 1987; Stram & Lee 1994).
+    (Self & Liang 1987; Stram & Lee 1994). Uncorrelated random effects (``(x || g)``) nested in
+    correlated ones (``(x | g)``) differ by the covariances only, which are not on a boundary:
+    df counts them and ``p_value_boundary`` equals ``p_value``.
 
     Parameters
     ----------

@@ -456,6 +456,42 @@ def _lazy_results_class():
         def normalized_cov_params(self, value):
             self.__dict__["_ncp"] = value
 
+        def _blup_parts(self):
+            r"""Per-group BLUPs and conditional covariances, without inverting ``cov_re``.
+
+            :math:`\hat b_g = G Z_g'V_g^{-1}r_g`, :math:`G - G Z_g'V_g^{-1}Z_gG`: statsmodels
+            inverts ``cov_re`` and fails on a singular (boundary) fit.
+            """
+            import pandas as pd
+
+            cached = self.__dict__.get("_blups")
+            if cached is not None:
+                return cached
+            model = self.model
+            G = np.asarray(self.cov_re, dtype=float)
+            beta = np.asarray(self.fe_params, dtype=float)
+            names = list(model.data.exog_re_names)
+            effects, covs = {}, {}
+            for label in model.group_labels:
+                idx = model.row_indices[label]
+                Zg = np.asarray(model.exog_re)[idx]
+                rg = np.asarray(model.endog)[idx] - np.asarray(model.exog)[idx] @ beta
+                V = Zg @ G @ Zg.T + self.scale * np.eye(len(idx))
+                GZt = G @ Zg.T
+                sol = np.linalg.solve(V, np.column_stack([rg, GZt.T]))
+                effects[label] = pd.Series(GZt @ sol[:, 0], index=names)
+                covs[label] = pd.DataFrame(G - GZt @ sol[:, 1:], index=names, columns=names)
+            self.__dict__["_blups"] = (effects, covs)
+            return effects, covs
+
+        @property
+        def random_effects(self):
+            return self._blup_parts()[0]
+
+        @property
+        def random_effects_cov(self):
+            return self._blup_parts()[1]
+
         def _compute_ncp(self):
             L, beta, free, scale = self._hess_args
             model = self.model
@@ -514,15 +550,21 @@ def fit_tight(model, reml=True, start_params=None, correlated=None, free=None):
 
     lme4's profiled deviance (see :class:`_Profiled`: :math:`\beta` and :math:`\sigma`
     profiled out, a function of the relative covariance factor :math:`\theta` only) is
-    minimised by L-BFGS-B with its analytic gradient and lme4's bounds (the diagonal of
-    :math:`\Lambda` is :math:`\ge 0`), from lme4's start and from ``start_params``. When the
-    optimum lies on the boundary (a variance of zero or a correlation of :math:`\pm 1`), the
-    search is restarted from strongly correlated starts of both signs and the best optimum is
-    kept, because a boundary point can trap a local optimiser (lme4's own default optimiser
-    stops at such a point on R's ``Orange`` data). The statsmodels results object is then built
-    at that optimum, as ``MixedLM.fit`` builds it, without a second optimisation: estimates on
-    the boundary stay exactly on it (``cov_re`` singular, lme4's ``isSingular`` true), and
-    ``llf`` is lme4's log-likelihood.
+    minimised by BFGS with its analytic gradient, from lme4's start and from ``start_params``.
+    The deviance depends on :math:`\theta` only through :math:`\Lambda\Lambda'`, so no
+    bounds are needed, and a boundary point (a variance of zero or a correlation of
+    :math:`\pm 1`) is an ordinary point of the search that cannot trap it; lme4's bounded
+    default optimiser does stop at a false optimum on R's ``Orange`` data, which this finds.
+    Near a boundary the search is also restarted from strongly correlated starts of both signs
+    and the best optimum is kept, and diagonal elements of :math:`\Lambda` below 1e-4 are set
+    to exactly 0 when that does not lower the log-likelihood by more than 5e-10.
+
+    The statsmodels results object is then built at that optimum, as ``MixedLM.fit`` builds it,
+    without a second optimisation: a boundary fit stays exactly on the boundary (``cov_re``
+    singular, flagged by :func:`check_singular` as lme4's ``isSingular``), ``llf`` is lme4's
+    log-likelihood (statsmodels' own cannot be evaluated at a singular ``cov_re``), and every
+    function of :mod:`lmmcourse.stats` works at the true optimum. statsmodels' parameter
+    covariance (``bse``, ``summary()``) is computed when first used, just inside a boundary.
 
     Parameters
     ----------
