@@ -352,8 +352,12 @@ def satterthwaite(result):
     a REML fit, the ML one otherwise, fixed effects profiled out) with respect to the variance
     parameters :math:`\tau = (\theta, \sigma)` of lme4. :math:`H` and :math:`\partial\Phi/\partial
     \tau` are computed analytically (lmerTest uses numerical derivatives); at the optimum the
-    result does not depend on the parametrisation. Near-zero eigenvalues of :math:`H` are dropped
-    (pseudo-inverse) with a warning, as in lmerTest. Then :math:`t = \hat\beta_j / \sqrt f` and
+    result does not depend on the parametrisation. Near-zero eigenvalues of :math:`H` (below
+    1e-8, lmerTest's rule, judged with :math:`\sigma` measured relative to :math:`\hat\sigma` so
+    that the units of the response do not matter) are dropped (pseudo-inverse) with a warning,
+    as in lmerTest. Uncorrelated random effects (``fit_tight(..., correlated=False)``) have no
+    covariance parameters: :math:`\tau` holds only the free elements of lme4's :math:`\theta`.
+    Then :math:`t = \hat\beta_j / \sqrt f` and
     :math:`p = 2 P(T_\nu > |t|)`.
 
     Parameters
