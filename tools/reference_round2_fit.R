@@ -9,6 +9,14 @@
 #   tests/reference/data/{Orange,Exam,cake,ChickWeight,Hsb82}.csv   (inputs, plain CSV)
 #   tests/reference/round2_fit.json
 # Every model is fitted to the data as read back from the CSV, so Python sees the same numbers.
+# Each model is fitted with all three of lme4's optimisers and the best (RE)ML fit is kept.
+#
+# JSON layout: versions; models = {name: {formula, reml: FIT, ml: FIT, satterthwaite, kenward_roger,
+# ranova, ranef, icc, r2_nakagawa, [f_tests], [compare_correlated, compare_intercept]}} (benchmark
+# models carry only formula/reml/ml); orange_subsets = [{trees, ages, reml: FIT, ml: FIT,
+# satterthwaite}]. FIT = {fixef, logLik, npar, theta (lme4 order), sigma, varcorr: one
+# {group, terms, cov} per random term (two for (x || g)), isSingular}. Tables follow lmerTest's rows
+# (term names as R prints them); compare_* is anova(reduced, full) with npar, logLik, Chisq, Df.
 # R is needed only to regenerate these files, never by the tests or CI.
 
 suppressPackageStartupMessages({
