@@ -493,12 +493,16 @@ def grade_model(result, *, data=None, formula=None, groups=None, re_formula=None
 
     Examples
     --------
-    A hidden test cell (the last expression is the score)::
+    The test cell of an invented task (not one of the lesson's): "fit ``fit_yield``, a random
+    intercept for each farm, yield on fertiliser and rainfall, by REML", worth 3 points in the
+    cell's nbgrader metadata. The reference data are reloaded in the test and the call to
+    ``grade_model`` is the cell's last expression, so its value is the score::
 
-        check_format(m1, kind="model")
+        check_format(fit_yield, kind="model")
         ### BEGIN HIDDEN TESTS
-        grade_model(m1, data=data.load_clinics(), formula="sbp ~ age + smoker + bmi + female",
-                    groups="clinic_id", reml=True, points=3, name="m1")
+        _farms = pd.read_csv("farms.csv")
+        grade_model(fit_yield, data=_farms, formula="harvest ~ fertiliser + rainfall",
+                    groups="farm", reml=True, points=3, name="fit_yield")
         ### END HIDDEN TESTS
     """
     import warnings
