@@ -515,17 +515,31 @@ def _lazy_results_class():
                 pcov = np.full((p + k2, p + k2), np.nan)
             return pcov / scale
 
+    _LazyResults.__module__ = __name__
+    _LazyResults.__qualname__ = _LazyResults.__name__ = "_LazyMixedLMResults"
     return _LazyResults
 
 
 _LAZY = None
 
 
-def _LazyResults(*args):
+def _lazy_class():
     global _LAZY
     if _LAZY is None:
         _LAZY = _lazy_results_class()
-    return _LAZY(*args)
+    return _LAZY
+
+
+def _LazyResults(*args):
+    return _lazy_class()(*args)
+
+
+def __getattr__(name):
+    # the results class is made on first use (statsmodels is imported lazily); pickle finds it
+    # here by its name
+    if name == "_LazyMixedLMResults":
+        return _lazy_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _theta_start(prof, model, start_params):
