@@ -110,11 +110,13 @@ def _run() -> dict:
         shutil.copytree(serial, parallel)
         ag.write_config(parallel)
         n = len(students) * len(ASSIGNMENTS)
-        t0 = time.perf_counter()
+        per_assignment = {}
         for assignment in ASSIGNMENTS:
+            t0 = time.perf_counter()
             for student in students:
                 ag.autograde_student(serial, assignment, student)
-        t_serial = time.perf_counter() - t0
+            per_assignment[assignment] = time.perf_counter() - t0
+        t_serial = sum(per_assignment.values())
         load.append(os.getloadavg()[0])
         t0 = time.perf_counter()
         for assignment in ASSIGNMENTS:
@@ -122,13 +124,15 @@ def _run() -> dict:
         t_parallel = time.perf_counter() - t0
         load.append(os.getloadavg()[0])
         same = _scores(serial) == _scores(parallel) and len(_scores(serial)) == n
-        parts = _breakdown(serial, t_serial / n)
+        parts = _breakdown(serial, per_assignment[ASSIGNMENTS[0]] / len(students))
     print(f"[bench_grading_parallel] {len(students)} students x {len(ASSIGNMENTS)} assignments "
           f"({', '.join(ASSIGNMENTS)}), {JOBS} workers; serial {t_serial:.0f} s, "
           f"parallel {t_parallel:.0f} s; "
           f"load average {load[0]:.1f} -> {load[1]:.1f} -> {load[2]:.1f} on {os.cpu_count()} cores")
     print(f"[bench_grading_parallel] slowest cells of {parts['assignment']} (index, s, first line): "
           + "; ".join(f"{i}: {s:.2f} s {line!r}" for i, s, line in parts["slowest"]))
+    print("[bench_grading_parallel] serial s per notebook: "
+          + ", ".join(f"{a} {t / len(students):.1f}" for a, t in per_assignment.items()))
     return {"serial": t_serial / n, "parallel": t_parallel / n, "speedup": t_serial / t_parallel,
             "same": same, "parts": parts}
 
