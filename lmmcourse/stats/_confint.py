@@ -315,6 +315,14 @@ class _Profile:
             # the deviance depends on a standard deviation only through its square: near
             # sd = 0 it is flat, so also start away from the edge
             starts.append(self._to_free(nudged, free))
+        edge = [n for n, i in enumerate(free) if self.kinds[i] == "cor" and abs(start[n]) > 0.95]
+        if edge:
+            # a correlation at +-1 is flat in atanh coordinates: also start from 0 and from the
+            # other sign
+            for value in (0.0, -0.5, 0.5):
+                other = nudged.copy()
+                other[edge] = value
+                starts.append(self._to_free(other, free))
         best = None
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -553,6 +561,13 @@ def confint(result, level: float = 0.95, method: str = "profile", *, n_sim: int 
     ------
     ValueError
         For a ``level`` outside (0, 1), an unknown ``method``, or ``n_sim < 10``.
+
+    Warns
+    -----
+    UserWarning
+        When the ML fit is singular (a relative standard deviation below 1e-4, which includes a
+        correlation of +-1): its profiles can be non-monotone and the variance intervals are
+        approximate (R warns about "non-monotonic profile" in the same situations).
     NotImplementedError
         For a fit with some, but not all, covariances held at zero (``free=``). Uncorrelated
         random effects (R's ``(x || g)``, a diagonal ``free`` pattern) are supported: their
@@ -579,7 +594,18 @@ def confint(result, level: float = 0.95, method: str = "profile", *, n_sim: int 
     model = inner.model
     names = _param_names(model, diagonal) + [str(n) for n in model.exog_names]
     if method == "profile":
-        values, _ = _profile_intervals(inner, level, diagonal)
+        values, prof = _profile_intervals(inner, level, diagonal)
+        if np.any(np.abs(prof.theta_hat[prof.pls.diag]) < 1e-4):
+            warnings.warn(
+                "confint: the ML fit that lme4 profiles is singular (a random-effect variance "
+                "at 0 or a correlation at +-1, lme4's isSingular rule). Its profiles can be "
+                "non-monotone (lme4 warns 'non-monotonic profile'), so the intervals of the "
+                "variance parameters are approximate: ends at 0 or +-1 only say that the data "
+                "cannot rule those values out. Simplify the random effects, or compare with "
+                "method='boot'.",
+                UserWarning,
+                stacklevel=2,
+            )
         frame = pd.DataFrame(values, index=names, columns=cols)
         frame.attrs.update(method="profile", level=level)
     elif method == "boot":
