@@ -15,6 +15,7 @@ fixed effects                  :func:`satterthwaite`, :func:`satterthwaite_f`,
 intervals                      :func:`confint`, :func:`icc_interval`
 influence                      :func:`cluster_influence`
 clustering bridges             :func:`design_effect`, :func:`estimator_table`
+display                        :func:`format_pval` (tables print like lmerTest: see ``_display``)
 transformation                 :func:`boxcox`
 fixed vs random effects        :func:`hausman`, :func:`mundlak_test`
 fitting and checks             :func:`fit_tight`, :func:`validate_result`,
@@ -45,6 +46,7 @@ from ._core import (
     validate_result,
 )
 from ._ddf import kenward_roger, kenward_roger_f, satterthwaite, satterthwaite_f
+from ._display import format_pval
 from ._fit import fit_tight
 from ._hausman import hausman, mundlak_test
 from ._influence import cluster_influence
@@ -75,6 +77,7 @@ __all__ = [
     "design_effect",
     "estimator_table",
     "fit_tight",
+    "format_pval",
     "hausman",
     "icc",
     "icc_interval",
