@@ -10,6 +10,11 @@
 * every **feedback string** of a hidden ``grade_choice(..., feedback={...})``;
 * every **answer assignment** in a solution region (``q1_2 = "c"``, ``icc_m0 = stats.icc(m0)[...]``),
   matched whatever the spacing and quotes;
+* every hidden **model grading call** of a write-the-model task (``grade_model(m1, data=...,
+  formula="y ~ a + b", groups=..., reml=...)``), matched whatever the spacing, line breaks and quotes,
+  and its **model formula** (the ``formula=`` argument, written as a string or through a name the hidden
+  test assigns it to): any quoted or backticked formula with the same response and the same terms, in
+  any order and spacing, counts as that formula;
 
 (markdown also as it reads when rendered, without emphasis marks) and searches each student-facing
 file for them: notebooks (cell sources, outputs and metadata: every
@@ -19,8 +24,8 @@ string in the JSON), the feedback bank, and any other text file (``.py``, ``.md`
 assignments, which always count. A fragment that also appears in the *visible* part of some master (prose,
 setup code, visible tests) is not a secret and is skipped.
 
-The result lists each leak as file, kind (solution, hidden test, model answer, feedback, answer key),
-origin (notebook and cell) and the fragment found.
+The result lists each leak as file, kind (solution, hidden test, model answer, feedback, answer key, model
+formula), origin (notebook and cell) and the fragment found.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ import argparse
 import ast
 import html
 import json
+import io
 import re
 import sys
+import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +57,9 @@ from .conventions import (
 )
 from .paths import ROOT
 
-__all__ = ["STUDENT_PATHS", "MIN_CHARS", "MIN_SENTENCE", "Secret", "Leak", "normalise", "strip_markup",
-           "master_secrets", "collect_secrets", "file_text", "iter_files", "scan", "check", "main"]
+__all__ = ["STUDENT_PATHS", "MIN_CHARS", "MIN_SENTENCE", "MODEL_GRADERS", "Secret", "Leak", "normalise",
+           "strip_markup", "formula_key", "formulas_in", "model_call_secrets", "master_secrets",
+           "collect_secrets", "file_text", "iter_files", "scan", "check", "main"]
 
 #: What students get, relative to the repository root (the student bundle holds the same things).
 STUDENT_PATHS = ("release", "notebooks", "lmmcourse", "data")
@@ -62,6 +70,10 @@ MIN_CHARS = 25
 MIN_SENTENCE = 25
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[^a-z])|\n\s*\n|\n[-*] ")
+#: Hidden-test functions that grade a fitted model; their calls and formulas are secrets.
+MODEL_GRADERS = ("grade_model",)
+#: A formula written as a string or in backticks: ``"y ~ a + b"``, ``'y~a'``, `` `y ~ a` ``.
+QUOTED_FORMULA = re.compile(r"""(["'`])([^"'`\n]{0,300}?~[^"'`\n]{0,300}?)\1""")
 
 
 @dataclass(frozen=True)
@@ -69,9 +81,10 @@ class Secret:
     """A fragment of hidden content.
 
     ``fragment`` is whitespace-normalised text searched as a substring; ``pattern`` (for answer
-    assignments) a regular expression searched instead; ``rendered`` marks text as it reads when shown
-    (markdown without emphasis marks, a feedback string split over source lines, printed whole), which
-    the master's source itself need not contain verbatim.
+    assignments and model grading calls) a regular expression searched instead; ``formula`` marks a
+    model formula, found as any quoted formula with the same :func:`formula_key`; ``rendered`` marks
+    text as it reads when shown (markdown without emphasis marks, a feedback string split over source
+    lines, printed whole), which the master's source itself need not contain verbatim.
     """
 
     kind: str
@@ -79,6 +92,7 @@ class Secret:
     fragment: str
     pattern: str | None = None
     rendered: bool = False
+    formula: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +164,111 @@ def _assignment_pattern(line: str) -> str | None:
     return rf"(?<![\w.]){re.escape(name)}\s*=\s*{rhs}"
 
 
+def _split_terms(rhs: str) -> list[str]:
+    """The ``+``-separated terms of a formula side, ignoring ``+`` inside brackets."""
+    terms, depth, current = [], 0, []
+    for ch in rhs:
+        depth += (ch in "([{") - (ch in ")]}")
+        if ch == "+" and depth == 0:
+            terms.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    terms.append("".join(current))
+    return terms
+
+
+def formula_key(formula: str) -> tuple[str, frozenset[str]] | None:
+    """What a model formula says, whatever the spacing and the order of the terms.
+
+    ``"sbp ~ age + bmi"``, ``"sbp~bmi+age"`` and ``"sbp ~ 1 + bmi + age"`` all give
+    ``("sbp", frozenset({"age", "bmi"}))``. None when ``formula`` is not ``response ~ terms``.
+    """
+    if formula.count("~") != 1:
+        return None
+    lhs, rhs = (re.sub(r"\s+", "", side) for side in formula.split("~"))
+    terms = frozenset(t for t in _split_terms(rhs) if t not in ("", "1"))
+    if not lhs or not terms:
+        return None
+    return lhs, terms
+
+
+def formulas_in(text: str) -> dict[tuple[str, frozenset[str]], str]:
+    """Every quoted or backticked model formula in ``text``: its :func:`formula_key` -> the text found."""
+    found: dict[tuple[str, frozenset[str]], str] = {}
+    for m in QUOTED_FORMULA.finditer(text):
+        key = formula_key(m.group(2))
+        if key is not None:
+            found.setdefault(key, m.group(0))
+    return found
+
+
+def _code_pattern(code: str) -> str:
+    """A pattern for ``code`` that ignores spacing and line breaks between tokens and the quote style."""
+    parts = []
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return r"\s*".join(re.escape(t) for t in re.findall(r"\w+|[^\w\s]", code))
+    for tok in tokens:
+        if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
+                        tokenize.ENDMARKER) or not tok.string.strip():
+            continue
+        if tok.type == tokenize.STRING:
+            try:
+                value = ast.literal_eval(tok.string)
+            except (ValueError, SyntaxError):
+                value = None
+            if isinstance(value, str):
+                parts.append(r"""[rRuU]?["']""" + re.escape(value) + r"""["']""")
+                continue
+        parts.append(re.escape(tok.string))
+    return r"\s*".join(parts)
+
+
+def _string_names(tree: ast.AST) -> dict[str, str]:
+    """Names bound to a string literal in ``tree`` (``_f = "y ~ a + b"``)."""
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+                and isinstance(node.value.value, str):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    names[target.id] = node.value.value
+    return names
+
+
+def model_call_secrets(code: str, origin: str) -> list[Secret]:
+    """The secrets of every model grading call (:data:`MODEL_GRADERS`) in a hidden-test region.
+
+    The whole call, matched whatever the spacing, line breaks and quotes (kind ``"hidden test"``), and
+    its ``formula=`` argument (kind ``"model formula"``, matched by :func:`formula_key`), given as a
+    string or as a name the region binds to a string.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    names = _string_names(tree)
+    out = []
+    for node in ast.walk(tree):
+        func = getattr(node, "func", None)
+        called = getattr(func, "id", None) or getattr(func, "attr", None)
+        if not isinstance(node, ast.Call) or called not in MODEL_GRADERS:
+            continue
+        segment = ast.get_source_segment(code, node) or ""
+        out.append(Secret("hidden test", origin, normalise(segment), _code_pattern(segment)))
+        for kw in node.keywords:
+            if kw.arg != "formula":
+                continue
+            value = kw.value
+            text = (value.value if isinstance(value, ast.Constant) and isinstance(value.value, str)
+                    else names.get(value.id) if isinstance(value, ast.Name) else None)
+            if text is not None and formula_key(text) is not None:
+                out.append(Secret("model formula", origin, normalise(text), formula=True))
+    return out
+
+
 def master_secrets(master: Master) -> tuple[list[Secret], str]:
     """The hidden content of one master, and its visible text (normalised), for the exclusion rule."""
     secrets: list[Secret] = []
@@ -177,6 +296,7 @@ def master_secrets(master: Master) -> tuple[list[Secret], str]:
             src = strip_regions(src, hidden=False) if SOLUTION_REGION.search(src) else ""
         for region in hidden_regions(src):
             secrets += [Secret("hidden test", origin, s) for s in _lines(region)]
+            secrets += model_call_secrets(region, origin)
             verbatim = normalise(region)
             for text in _feedback_strings(region):
                 # a string split over several source lines reads whole only when printed
@@ -198,8 +318,14 @@ def collect_secrets(source: Path = ROOT / "source") -> list[Secret]:
         found += secrets
         visible.append(text)
     public = "\n".join(visible)
+    public_formulas = formulas_in(public)
     unique: dict[tuple, Secret] = {}
     for s in found:
+        if s.formula:
+            if formula_key(s.fragment) in public_formulas:
+                continue
+            unique.setdefault(("formula", formula_key(s.fragment)), s)
+            continue
         if s.pattern is None and s.fragment in public:
             continue
         if s.pattern is not None and re.search(s.pattern, public):
@@ -278,7 +404,8 @@ def scan(paths: Iterable[Path], secrets: list[Secret], relative_to: Path | None 
         Empty when nothing leaks.
     """
     patterns = [(s, re.compile(s.pattern)) for s in secrets if s.pattern]
-    plain = [s for s in secrets if not s.pattern]
+    formulas = [(s, formula_key(s.fragment)) for s in secrets if s.formula]
+    plain = [s for s in secrets if not s.pattern and not s.formula]
     leaks = []
     for path in iter_files(paths):
         text = file_text(path)
@@ -292,6 +419,11 @@ def scan(paths: Iterable[Path], secrets: list[Secret], relative_to: Path | None 
             m = rx.search(text)
             if m:
                 leaks.append(Leak(shown, s.kind, s.origin, m.group(0)))
+        if formulas:
+            quoted = formulas_in(text)
+            for s, key in formulas:
+                if key in quoted:
+                    leaks.append(Leak(shown, s.kind, s.origin, quoted[key]))
     return leaks
 
 
@@ -319,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     if leaks:
         print(f"{len(leaks)} leak(s): remove them (edit the master or the build, then `make build`).")
         return 1
-    print("no leaks: no solution, hidden test, model answer, feedback or answer key in student files")
+    print("no leaks: no solution, hidden test, model answer, feedback, answer key or model formula in "
+          "student files")
     return 0
 
 

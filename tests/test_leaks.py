@@ -56,11 +56,11 @@ def test_fixture_build_is_clean(demo):
 
 
 def _all_found(secrets, found):
-    """Secrets not found again by ``scan`` (plain fragments exactly; answer keys by their origin)."""
+    """Secrets not found again by ``scan`` (plain fragments exactly; patterns and formulas by origin)."""
     hits = {(f.kind, f.origin, f.fragment) for f in found}
-    key_hits = {(f.kind, f.origin) for f in found if f.kind == "answer key"}
+    origin_hits = {(f.kind, f.origin) for f in found}
     return [s for s in secrets if not s.rendered and (s.kind, s.origin, s.fragment) not in hits
-            and not (s.pattern and (s.kind, s.origin) in key_hits)]
+            and not ((s.pattern or s.formula) and (s.kind, s.origin) in origin_hits)]
 
 
 def test_every_fixture_secret_is_found_in_the_solutions(demo):
@@ -171,3 +171,122 @@ def test_feedback_bank_is_scanned_as_json(demo, tmp_path):
     found = leaks.scan([path], secrets)
     assert [(f.kind, f.origin, f.fragment) for f in found] == [
         ("feedback", "demo:test_q9_1", "SECRET-FEEDBACK-D fourth.")]
+
+
+# ----------------------------------------------------------------------------- write-the-model tasks
+def test_formula_key_ignores_spacing_order_and_intercept():
+    key = ("sbp", frozenset({"age", "bmi"}))
+    assert leaks.formula_key("sbp ~ age + bmi") == key
+    assert leaks.formula_key("sbp~bmi+age") == key
+    assert leaks.formula_key(" sbp ~ 1 + bmi +  age ") == key
+    assert leaks.formula_key("sbp ~ age + scale(x + y)") == ("sbp", frozenset({"age", "scale(x+y)"}))
+    assert leaks.formula_key("sbp ~ 1") is None  # no terms: says nothing about a task's answer
+    assert leaks.formula_key("~age") is None  # no response (a re_formula)
+    assert leaks.formula_key("a ~ b ~ c") is None
+    found = leaks.formulas_in("fit 'y ~ b + a' or `y~a+b` or \"z ~ a\"; not y ~ c")
+    assert found == {("y", frozenset({"a", "b"})): "'y ~ b + a'", ("z", frozenset({"a"})): '"z ~ a"'}
+
+
+MODEL_TASK_NOTE = "**Activity 2.** Fit `m_demo` by REML; `score ~ hours` alone is not enough."
+MODEL_CALL = ('grade_model(m_demo, data=pupils, formula=_f, groups="school",\n'
+              '            reml=True, points=3, name="m_demo")')
+
+
+def _add_model_task(master: Path, note: str = MODEL_TASK_NOTE):
+    """A write-the-model task in the fixture master: the formula is given to grade_model by a name."""
+    nb = nbformat.read(master, as_version=4)
+    answer = {"grade": False, "grade_id": "m_demo", "locked": False, "schema_version": 3, "solution": True,
+              "task": False}
+    test = {"grade": True, "grade_id": "test_m_demo", "locked": True, "points": 3, "schema_version": 3,
+            "solution": False, "task": False}
+    cells = [
+        nbformat.v4.new_markdown_cell(note),
+        nbformat.v4.new_code_cell('m_demo = None  # your fitted model: smf.mixedlm(...).fit(...)\n'
+                                  '### BEGIN SOLUTION\nm_demo = smf.mixedlm("score ~ hours + homework", '
+                                  'pupils, groups="school").fit(reml=True)\n### END SOLUTION',
+                                  metadata={"nbgrader": answer}),
+        nbformat.v4.new_code_cell('check_format(m_demo, kind="model")\n### BEGIN HIDDEN TESTS\n'
+                                  f'_f = "score ~ hours + homework"\n{MODEL_CALL}\n### END HIDDEN TESTS',
+                                  metadata={"nbgrader": test}),
+    ]
+    for i, cell in enumerate(cells):
+        cell["id"] = f"model-{i}"
+    at = next(i for i, c in enumerate(nb.cells) if c.get("id") == "demo-09")
+    nb.cells[at:at] = cells
+    master.write_text(nbformat.writes(nb), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def model_demo(tmp_path_factory):
+    """The fixture course with a write-the-model task, built (no execution)."""
+    root = tmp_path_factory.mktemp("modelcourse")
+    shutil.copytree(FIXTURE / "source", root / "source")
+    _add_model_task(root / "source" / "demo" / "demo.ipynb")
+    build.build(root, run_solutions=False, log=lambda *_: None)
+    return root
+
+
+def test_model_task_secrets(model_demo):
+    secrets = leaks.collect_secrets(model_demo / "source")
+    mine = {(s.kind, s.fragment) for s in secrets if s.origin == "demo:test_m_demo"}
+    # hand-written from the cells of _add_model_task
+    assert ("hidden test", 'grade_model(m_demo, data=pupils, formula=_f, groups="school", reml=True, '
+            'points=3, name="m_demo")') in mine
+    assert ("model formula", "score ~ hours + homework") in mine  # resolved through the name _f
+    call = [s for s in secrets if s.kind == "hidden test" and s.fragment.endswith('name="m_demo")')
+            and s.fragment.startswith("grade_model(")]
+    assert len(call) == 1 and call[0].pattern is not None  # matched whatever the spacing and quotes
+    # the visible format check and the visible formula of the prose are not secrets
+    assert not any("check_format" in s.fragment or s.fragment == "score ~ hours" for s in secrets)
+
+
+def test_a_formula_shown_to_students_is_no_secret(tmp_path):
+    shutil.copytree(FIXTURE / "source", tmp_path / "source")
+    _add_model_task(tmp_path / "source" / "demo" / "demo.ipynb",
+                    note="**Activity 2.** Fit `homework + hours ~ score`... no: fit `score ~ homework+hours`.")
+    kinds = {s.kind for s in leaks.collect_secrets(tmp_path / "source")}
+    assert "model formula" not in kinds and "hidden test" in kinds
+
+
+def test_model_task_build_is_clean_and_planted_model_leaks_are_caught(model_demo, tmp_path):
+    assert leaks.check(model_demo, paths=[model_demo / p for p in ("release", "notebooks", "lmmcourse")]) \
+        == []
+    secrets = leaks.collect_secrets(model_demo / "source")
+    assert _all_found(secrets, leaks.scan([model_demo / "solutions"], secrets)) == []
+    copy = tmp_path / "copy"
+    for folder in ("source", "release", "notebooks", "lmmcourse"):
+        shutil.copytree(model_demo / folder, copy / folder)
+    # the hidden grading call on one line, other quotes and spacing
+    _plant(copy / "release" / "demo" / "demo.ipynb",
+           "grade_model( m_demo, data = pupils, formula=_f, groups='school', reml=True, points=3, "
+           "name='m_demo' )")
+    # the formula with the terms in another order, as a backticked hint and in a package file
+    _plant(copy / "notebooks" / "demo.ipynb", "Hint: try `score~homework + hours`.", cell_type="markdown")
+    (copy / "lmmcourse" / "hints.py").write_text("HINT = 'score ~ 1 + homework + hours'\n"
+                                                 "OTHER = 'score ~ hours'\n", encoding="utf-8")
+    found = {(f.path, f.kind, f.fragment) for f in leaks.check(copy)}
+    assert found == {
+        ("release/demo/demo.ipynb", "hidden test", "grade_model( m_demo, data = pupils, formula=_f, "
+         "groups='school', reml=True, points=3, name='m_demo' )"),
+        ("notebooks/demo.ipynb", "model formula", "`score~homework + hours`"),
+        ("lmmcourse/hints.py", "model formula", "'score ~ 1 + homework + hours'"),
+    }
+
+
+@pytest.mark.skipif(not HAS_MASTERS, reason="no masters in source/ yet")
+def test_real_model_tasks_hidden_calls_are_secrets_and_a_planted_one_is_caught(tmp_path):
+    secrets = leaks.collect_secrets(ROOT / "source")
+    calls = {s.origin: s for s in secrets if s.kind == "hidden test" and s.pattern
+             and s.fragment.startswith("grade_model(")}
+    tasks = {f"{path.stem}:{cell.metadata['nbgrader']['grade_id']}"
+             for path in (ROOT / "source").glob("*/*.ipynb")
+             for cell in nbformat.read(path, as_version=4).cells
+             if "grade_model(" in cell.source and cell.metadata.get("nbgrader", {}).get("grade")}
+    assert tasks and set(calls) == tasks
+    # every call, reformatted as a student might paste it (one line, single quotes), is caught
+    for origin, secret in sorted(calls.items()):
+        pasted = secret.fragment.replace('"', "'").replace(", ", ",  ").replace("(", "( ", 1)
+        leaky = tmp_path / "notes.md"
+        leaky.write_text(f"Found this:\n\n    {pasted}\n", encoding="utf-8")
+        found = leaks.scan([leaky], secrets)
+        assert ("hidden test", origin) in {(f.kind, f.origin) for f in found}, pasted
