@@ -33,8 +33,8 @@ from __future__ import annotations
 import argparse
 import ast
 import html
-import json
 import io
+import json
 import re
 import sys
 import tokenize

@@ -243,7 +243,7 @@ def test_model_task_secrets(model_demo):
 def test_a_formula_shown_to_students_is_no_secret(tmp_path):
     shutil.copytree(FIXTURE / "source", tmp_path / "source")
     _add_model_task(tmp_path / "source" / "demo" / "demo.ipynb",
-                    note="**Activity 2.** Fit `homework + hours ~ score`... no: fit `score ~ homework+hours`.")
+                    note="**Activity 2.** Fit `score ~ homework+hours` by REML.")
     kinds = {s.kind for s in leaks.collect_secrets(tmp_path / "source")}
     assert "model formula" not in kinds and "hidden test" in kinds
 
