@@ -42,6 +42,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+__all__ = ["REPO", "CHROMIUM", "BrowserUnavailable", "LabServer", "Lab", "Notebook", "copy_course",
+           "figure_counts", "free_port", "headless_run", "lab_session", "launch_chromium",
+           "unavailable_reason", "write_notebook"]
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 #: Flags for a quiet, offline, sandbox-free headless Chromium (CI runs as root).
@@ -523,6 +527,27 @@ def launch_chromium(playwright, user_data_dir: Path):
     )
 
 
+#: Playwright's sync API allows one driver per thread: lab sessions open at the same time (a session-
+#: wide fixture and a module's own lab) share it, each with its own browser context
+_PLAYWRIGHT: dict = {"driver": None, "users": 0}
+
+
+@contextlib.contextmanager
+def _playwright():
+    from playwright.sync_api import sync_playwright
+
+    if _PLAYWRIGHT["driver"] is None:
+        _PLAYWRIGHT["driver"] = sync_playwright().start()
+    _PLAYWRIGHT["users"] += 1
+    try:
+        yield _PLAYWRIGHT["driver"]
+    finally:
+        _PLAYWRIGHT["users"] -= 1
+        if _PLAYWRIGHT["users"] == 0:
+            driver, _PLAYWRIGHT["driver"] = _PLAYWRIGHT["driver"], None
+            driver.stop()
+
+
 @contextlib.contextmanager
 def lab_session(root_dir: Path | None = None, *, state_dir: Path | None = None):
     """Start JupyterLab and Chromium, open the lab page, yield a :class:`Lab`, stop both.
@@ -543,7 +568,6 @@ def lab_session(root_dir: Path | None = None, *, state_dir: Path | None = None):
     reason = unavailable_reason()
     if reason:
         raise BrowserUnavailable(reason)
-    from playwright.sync_api import sync_playwright
 
     with contextlib.ExitStack() as stack:
         if state_dir is None:
@@ -554,7 +578,7 @@ def lab_session(root_dir: Path | None = None, *, state_dir: Path | None = None):
         server = LabServer(root_dir, state_dir / "server")
         stack.callback(server.stop)  # registered before start: stopped even if start fails
         server.start()
-        pw = stack.enter_context(sync_playwright())
+        pw = stack.enter_context(_playwright())
         context = launch_chromium(pw, state_dir / "chromium-profile")
         stack.callback(context.close)
         page = context.pages[0] if context.pages else context.new_page()

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+__all__ = ["REPO", "ARTIFACTS", "NOTEBOOKS", "WIDGET_CLASSES", "code_cells", "notebook_with",
+           "widgets_called"]
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts" / "browser"
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
