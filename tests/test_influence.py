@@ -90,3 +90,11 @@ def test_needs_three_clusters():
     fit = stats.fit_tight(smf.mixedlm("travel ~ 1", two, groups="Rail"))
     with pytest.raises(ValueError, match="at least 3 clusters"):
         stats.cluster_influence(fit)
+
+
+def test_cluster_that_alone_identifies_a_coefficient():
+    data = pd.read_csv(ROOT / _ref()["data_files"]["Rail"])
+    data["special"] = (data["Rail"] == 1).astype(float)   # a covariate only rail 1 has
+    fit = stats.fit_tight(smf.mixedlm("travel ~ special", data, groups="Rail"))
+    with pytest.raises(ValueError, match="without cluster '?1'?"):
+        stats.cluster_influence(fit)

@@ -96,7 +96,7 @@ def cluster_influence(result) -> pd.DataFrame:
         Xk = X[keep]
         if np.linalg.matrix_rank(Xk) < p:
             raise ValueError(
-                f"without cluster {lab!r} the fixed effects cannot all be estimated (a column of "
+                f"without cluster {str(lab)!r} the fixed effects cannot all be estimated (a column of "
                 "the design is then constant or collinear, e.g. a category only that cluster "
                 "has); cluster influence is not defined for it. Merge rare categories first."
             )
