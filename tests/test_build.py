@@ -99,19 +99,41 @@ def test_self_study_runs_unanswered_and_gives_feedback(built):
 
 def test_check_feedback_only_for_chosen_option(built, capsys):
     bank = json.loads(_text(built / "lmmcourse" / "feedback_bank.json"))
-    assert grading.check("q9_1", "(B)", bank=bank) is None  # prints only: no True/False under the feedback
+    # check() prints its verdict and returns None (issue 11); the verdict is read from last_results().
+    # Each verdict follows the opposite one, so a stale result cannot pass.
+    assert grading.check("q9_1", "c", bank=bank) is None
+    assert grading.last_results()["q9_1"] is False
+    out = capsys.readouterr().out
+    assert "✗ Not yet" in out and "SECRET-FEEDBACK-C" in out and "SECRET-FEEDBACK-B" not in out
+    assert grading.check("q9_1", "(B)", bank=bank) is None
     assert grading.last_results()["q9_1"] is True
     out = capsys.readouterr().out
     assert "✓ Correct" in out and "SECRET-FEEDBACK-B" in out and "SECRET-FEEDBACK-A" not in out
+    assert "True" not in out and "False" not in out
     grading.check("q9_1", "c", bank=bank)
     assert grading.last_results()["q9_1"] is False
     out = capsys.readouterr().out
     assert "✗ Not yet" in out and "SECRET-FEEDBACK-C" in out and "SECRET-FEEDBACK-B" not in out
 
 
+def test_check_unanswered_keeps_the_last_verdict(built, capsys):
+    bank = json.loads(_text(built / "lmmcourse" / "feedback_bank.json"))
+    grading.check("q9_1", "b", bank=bank)
+    assert grading.check("q9_1", None, bank=bank) is None
+    assert "q9_1: No answer yet" in capsys.readouterr().out
+    assert grading.last_results()["q9_1"] is True  # a reminder is no verdict
+    results = grading.last_results()
+    results["q9_1"] = False  # a copy: the caller cannot change the record
+    assert grading.last_results()["q9_1"] is True
+
+
 def test_check_runs_hidden_numeric_test(built, capsys):
     bank = json.loads(_text(built / "lmmcourse" / "feedback_bank.json"))
-    grading.check("mean_demo", 2.5, bank=bank)
+    # 2.5 is the mean of 1, 2, 3, 4 by hand; the tolerance is 0.01
+    assert grading.check("mean_demo", 3.0, bank=bank) is None
+    assert grading.last_results()["mean_demo"] is False
+    assert "too high" in capsys.readouterr().out
+    assert grading.check("mean_demo", 2.5, bank=bank) is None
     assert grading.last_results()["mean_demo"] is True
     grading.check("mean_demo", 3.0, bank=bank)
     assert grading.last_results()["mean_demo"] is False
