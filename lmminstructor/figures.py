@@ -70,9 +70,17 @@ def is_plotting_cell(source: str) -> bool:
 
 
 def has_image(cell: NotebookNode) -> bool:
-    """True when an executed code cell shows an image."""
-    return any(kind in out.get("data", {}) for out in cell.get("outputs", [])
-               if out.get("output_type") in ("display_data", "execute_result") for kind in IMAGE_TYPES)
+    """True when an executed code cell shows an image: an image part, or an HTML ``<img>`` whose source is
+    an embedded PNG (how :mod:`lmmcourse.plots` shows a figure together with its alt text)."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") not in ("display_data", "execute_result"):
+            continue
+        data = out.get("data", {})
+        if any(kind in data for kind in IMAGE_TYPES):
+            return True
+        if "<img" in str(data.get("text/html", "")) and "data:image/png;base64," in str(data["text/html"]):
+            return True
+    return False
 
 
 def missing_figures(nb: NotebookNode) -> list[str]:

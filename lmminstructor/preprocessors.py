@@ -42,6 +42,7 @@ NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
+LESSON_FIGURE = '<img class="lmm-plot"'
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 REFLECTION_PROMPT = ("*Write your answer in the box below. It is saved as you type; once you have "
                      "written something, you can compare it with a model answer.*")
@@ -70,6 +71,10 @@ def clean_notebook(nb: NotebookNode, keep_nbgrader: bool = True, keep_outputs: b
             data = out.get("data", {})
             if WIDGET_VIEW in data and len(data) > 1:
                 del data[WIDGET_VIEW]
+            # a lesson figure is stored once: its <img alt> HTML (which carries the same PNG and the
+            # text alternative) is kept, the bare image/png copy is dropped from the saved notebook
+            if "image/png" in data and LESSON_FIGURE in str(data.get("text/html", "")):
+                del data["image/png"]
     return nb
 
 

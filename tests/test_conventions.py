@@ -130,3 +130,23 @@ def test_missing_figures():
     ])
     assert has_image(nb.cells[0]) and not has_image(nb.cells[1])
     assert missing_figures(nb) == ["without"]
+
+
+def test_answer_keys_store_each_lesson_figure_once():
+    """A figure shown as <img class="lmm-plot" alt=...> is saved without its duplicate image/png part,
+    and still counts as the cell's image; other images (no alt HTML) keep their PNG."""
+    from lmminstructor.preprocessors import clean_notebook
+
+    html = '<img class="lmm-plot" alt="QQ plot of 30 BLUPs" src="data:image/png;base64,iVBORw0KGgo=">'
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("plots.qq(x)", id="lesson", outputs=[nbformat.v4.new_output(
+            "display_data",
+            data={"image/png": "iVBORw0KGgo=", "text/html": html, "text/plain": "<Figure>"})]),
+        nbformat.v4.new_code_cell("plt.plot(x)", id="plain", outputs=[nbformat.v4.new_output(
+            "display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})]),
+    ])
+    clean_notebook(nb, keep_outputs=True)
+    lesson, plain = (c.outputs[0]["data"] for c in nb.cells)
+    assert "image/png" not in lesson and lesson["text/html"] == html
+    assert plain["image/png"] == "iVBORw0KGgo="
+    assert missing_figures(nb) == []
