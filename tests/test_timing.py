@@ -92,3 +92,16 @@ def test_header_is_filled_and_a_missing_marker_is_tolerated():
     plain = tiny()
     plain.cells[0].source = "# Title"
     assert fill_header(plain).cells[0].source == "# Title"
+
+
+def test_readme_times_are_the_computed_estimates():
+    """The README's notebook table states each notebook's time as estimate_minutes computes it."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    stated = dict(re.findall(r"^\| `(\w+\.ipynb)` \|[^\n]*\| (\d+) min \|$", readme, flags=re.M))
+    masters = {p.name: p for p in (root / "source").glob("*/*.ipynb")}
+    assert set(stated) == set(masters)
+    for name, path in masters.items():
+        assert int(stated[name]) == timing.estimate_minutes(nbformat.read(path, as_version=4)), name
