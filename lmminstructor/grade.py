@@ -327,15 +327,19 @@ def _run_local(jobs: Sequence[Job], n_workers: int, timeout: float,
     queue = list(jobs)
     running: dict[Any, tuple[Job, float, Path]] = {}
     with tempfile.TemporaryDirectory(prefix="lmm-grade-results-") as tmp:
-        while queue or running:
+        def fill() -> None:
             while queue and len(running) < n_workers:
                 job = queue.pop(0)
                 result = Path(tmp) / f"{len(queue)}-{job.student}.pickle"
                 proc = ctx.Process(target=_child, args=(job, result), daemon=False)
                 proc.start()
                 running[proc] = (job, time.monotonic(), result)
+
+        while queue or running:
+            fill()
             wait_for([p.sentinel for p in running], timeout=0.5)
             now = time.monotonic()
+            finished = []
             for proc in list(running):
                 job, started, result = running[proc]
                 if proc.is_alive() and now - started <= timeout:
@@ -357,6 +361,10 @@ def _run_local(jobs: Sequence[Job], n_workers: int, timeout: float,
                         outcome = Outcome(job.student, False, [died], crashed=True)
                 outcome.seconds = outcome.seconds or now - started
                 del running[proc]
+                finished.append(outcome)
+            # refill the free slots first: workers execute while this process writes the gradebook
+            fill()
+            for outcome in finished:
                 on_done(outcome)
 
 
