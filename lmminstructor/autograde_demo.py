@@ -6,24 +6,36 @@
 1. runs ``nbgrader generate_assignment`` (which also records the assignment in the gradebook);
 2. writes synthetic submissions under ``submitted/<student>/<assignment>/``, made from the student version
    by filling the answer cells programmatically (see :data:`SCENARIOS`): a perfect one, a blank one, one
-   right on half of the autograded points, and nine broken ones (deleted answer or test cell, edited test
+   right on half of the autograded points, eight broken ones (deleted answer or test cell, edited test
    cells, a cell that raises, an infinite loop, an answer of the wrong type, a renamed notebook, a notebook
-   that is not valid JSON);
+   that is not valid JSON) and, in an assignment with a write-the-model task (a hidden ``grade_model``
+   test), five typical mistakes in that task (:data:`MODEL_MISTAKES`: the model stored under another name,
+   a fit that does not converge, a formula that raises, a cell slower than the time limit, the other
+   estimation method), every other answer right;
 3. autogrades **one student at a time**, so a submission that breaks nbgrader cannot take the rest of the
    class with it, and records what went wrong for each student;
 4. runs ``generate_feedback`` and exports the gradebook to ``grades.csv`` (``nbgrader export``);
 5. prints a summary: student, assignment, autograded score, maximum, the score the scenario should get
-   (computed from the nbgrader metadata of the master, never typed), and notes.
+   (computed from the nbgrader metadata of the master and the outcome each scenario declares for the cell
+   it breaks, never typed), and notes.
 
 The exit code is 0 when every scenario got the score (or the reported error) it should, else 1.
 
 The answer key of the synthetic students is read from the masters (the solution regions and the ``key=``
-of each hidden ``grade_choice``), which only the instructor has.
+of each hidden ``grade_choice``), which only the instructor has. The model mistakes are transformations
+of the master's own solution code (rename the answer variable; ``method="bfgs", maxiter=1``; misspell a
+term of the formula; sleep past the time limit first; the estimation method the task does not ask for),
+so they follow the master when its model changes.
+
+The per-cell time limit of the demo (:data:`DEFAULT_TIMEOUT`) is shorter than the course's 60 s, so that
+the submissions stopped by it (the infinite loop, the slow model cell) do not make the demo long; it is
+still several times the slowest cell of the masters.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import json
 import logging
@@ -42,6 +54,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from lmmcourse.grading import MODEL_WEIGHTS
+
 from .conventions import (
     Master,
     Question,
@@ -50,16 +64,23 @@ from .conventions import (
     is_grade,
     is_solution,
     is_test_cell,
+    solution_regions,
+    strip_regions,
+    unwrap,
 )
 from .paths import NBGRADER_CONFIG, ROOT, venv_on_path
 
-__all__ = ["SCENARIOS", "COURSE_ID", "AssignmentKey", "Expected", "Row", "analyse_master", "wrong_answer",
-           "wrong_type_answer", "perfect_notebook", "make_submissions", "write_config", "make_course",
-           "generate_assignment", "preflight", "cell_errors", "autograde_student", "gradebook_scores",
-           "export_grades", "grade_assignment", "format_table", "run_demo", "main"]
+__all__ = ["SCENARIOS", "MODEL_SCENARIOS", "MODEL_MISTAKES", "COURSE_ID", "DEFAULT_TIMEOUT",
+           "AssignmentKey", "ModelTask", "ModelMistake", "Expected", "Row", "analyse_master", "wrong_answer",
+           "wrong_type_answer", "model_mistake", "perfect_notebook", "make_submissions", "write_config",
+           "make_course", "generate_assignment", "preflight", "cell_errors", "autograde_student",
+           "gradebook_scores", "export_grades", "grade_assignment", "format_table", "run_demo", "main"]
 
 DEFAULT_COURSE = ROOT / "autograde-demo"
 COURSE_ID = "lmm-continuous"
+#: Seconds per cell in the demo course (the course's own config says 60; the slowest master cell takes
+#: about 10 s on a busy machine).
+DEFAULT_TIMEOUT = 30
 WRONG_NUMBER = 123456789.0  # an answer no question of the lesson has
 CRASH_LINE = 'raise RuntimeError("simulated crash in a student\'s cell")'
 MARKER = "# --- written by lmminstructor.autograde_demo for a throw-away course"
@@ -81,6 +102,15 @@ SCENARIOS = (
     ("renamed", "the notebook submitted under another name"),
     ("bad_json", "a notebook file that is not valid JSON"),
 )
+#: Mistakes in a write-the-model task (only in assignments that have one; every other answer right).
+MODEL_SCENARIOS = (
+    ("model_wrong_name", "write-the-model task: the fitted model stored under another name"),
+    ("model_no_convergence", "write-the-model task: a fit that stops before converging (bfgs, maxiter=1)"),
+    ("model_formula_error", "write-the-model task: a misspelt term, so the formula raises"),
+    ("model_too_slow", "write-the-model task: the cell sleeps past the time limit before the fit"),
+    ("model_wrong_method", "write-the-model task: fitted by ML instead of REML (or the other way round)"),
+)
+SCENARIOS = SCENARIOS + MODEL_SCENARIOS
 
 
 # ----------------------------------------------------------------------------- answer key from a master
@@ -99,6 +129,78 @@ def wrong_type_answer(q: Question) -> str:
     return f'{q.answer_id} = {"3" if q.kind != "number" else repr("b")}'
 
 
+@dataclass(frozen=True)
+class ModelTask:
+    """A write-the-model task: an answer cell graded by a hidden ``grade_model(...)`` call.
+
+    ``stub`` is the answer cell without its solution region (what the student is given), ``solution`` the
+    region's code, ``reml`` the estimation method the task asks for (the call's ``reml=``; None when the
+    call does not say it as a literal), ``weights`` the points' shares per part of the model (the call's
+    ``weights=``, else :data:`lmmcourse.grading.MODEL_WEIGHTS`), and ``context`` the master's code up to
+    the answer cell (to read a formula given by a name).
+    """
+
+    answer_id: str
+    points: float
+    stub: str
+    solution: str
+    reml: bool | None = True
+    weights: tuple[tuple[str, float], ...] = tuple(MODEL_WEIGHTS.items())
+    context: str = ""
+
+    def share(self, parts: Sequence[str] | None) -> float:
+        """The share of the points lost with ``parts`` of the model wrong (None: every point)."""
+        if parts is None:
+            return 1.0
+        weights = dict(self.weights)
+        unknown = set(parts) - set(weights)
+        if unknown:
+            raise ValueError(f"unknown parts {sorted(unknown)}: use {sorted(weights)}")
+        return sum(weights[p] for p in parts)
+
+
+def _grade_model_call(code: str) -> ast.Call | None:
+    """The first ``grade_model(...)`` call of ``code`` (None if there is none or it is not Python)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        func = getattr(node, "func", None)
+        if isinstance(node, ast.Call) and (getattr(func, "id", None) or getattr(func, "attr", None)) \
+                == "grade_model":
+            return node
+    return None
+
+
+def _model_tasks(master: Master) -> dict[str, ModelTask]:
+    """Every write-the-model task of ``master``, by answer variable."""
+    cells = {grade_id(c): (i, c) for i, c in enumerate(master.nb.cells) if grade_id(c)}
+    tasks = {}
+    for q in master.questions:
+        call = _grade_model_call(q.hidden)
+        if call is None or q.answer_id not in cells:
+            continue
+        i, answer = cells[q.answer_id]
+        kwargs = {k.arg: k.value for k in call.keywords}
+        reml = kwargs.get("reml", ast.Constant(True))
+        reml = reml.value if isinstance(reml, ast.Constant) and isinstance(reml.value, bool) else None
+        if "reference" in kwargs:
+            reml = None
+        weights = MODEL_WEIGHTS
+        if "weights" in kwargs:
+            try:
+                weights = ast.literal_eval(kwargs["weights"])
+            except ValueError:
+                weights = MODEL_WEIGHTS
+        context = "\n".join(unwrap(c.source) if not is_test_cell(c) else strip_regions(c.source)
+                            for c in master.nb.cells[:i] if c.cell_type == "code")
+        tasks[q.answer_id] = ModelTask(q.answer_id, q.points, strip_regions(answer.source, hidden=False),
+                                       "\n".join(solution_regions(answer.source)), reml,
+                                       tuple(dict(weights).items()), context)
+    return tasks
+
+
 @dataclass
 class AssignmentKey:
     """What the synthetic students need to know about one master: its questions and solutions."""
@@ -109,11 +211,18 @@ class AssignmentKey:
     solutions: dict[str, str]  # grade_id of every answer cell -> its source with the solution unwrapped
     manual_points: float
     reflections: dict[str, str] = field(default_factory=dict)  # grade_id -> model answer
+    model_tasks: dict[str, ModelTask] = field(default_factory=dict)  # answer variable -> task
 
     @classmethod
     def from_master(cls, master: Master) -> AssignmentKey:
         return cls(master.assignment, master.filename, list(master.questions), dict(master.answers),
-                   master.manual_points, {r.grade_id: r.text for r in master.reflections})
+                   master.manual_points, {r.grade_id: r.text for r in master.reflections},
+                   _model_tasks(master))
+
+    def model_target(self) -> ModelTask | None:
+        """The write-the-model task the model mistakes break: the first one (None if there is none)."""
+        return next((self.model_tasks[q.answer_id] for q in self.questions
+                     if q.answer_id in self.model_tasks), None)
 
     @property
     def auto_points(self) -> float:
@@ -155,6 +264,157 @@ def analyse_master(path: Path) -> AssignmentKey:
     AssignmentKey
     """
     return AssignmentKey.from_master(Master.load(path))
+
+
+# ----------------------------------------------------------------------------- write-the-model mistakes
+@dataclass(frozen=True)
+class ModelMistake:
+    """A typical mistake in a write-the-model task and the outcome it should have.
+
+    ``lost`` names the parts of the model (keys of :data:`lmmcourse.grading.MODEL_WEIGHTS`) the mistake
+    costs, as documented by :func:`lmmcourse.grading.grade_model`; None means the task earns nothing (no
+    fitted model reaches the test, or the answer variable is not set).
+    """
+
+    what: str
+    lost: tuple[str, ...] | None
+
+
+#: student id -> the mistake and what it costs in the task (the rest of the submission is right).
+MODEL_MISTAKES: dict[str, ModelMistake] = {
+    "model_wrong_name": ModelMistake("model stored under another name: the answer variable stays None",
+                                     None),
+    "model_no_convergence": ModelMistake("fit stopped before converging: only the estimates are not "
+                                         "credited", ("estimates",)),
+    "model_formula_error": ModelMistake("misspelt term: the formula raises, no model", None),
+    "model_too_slow": ModelMistake("cell stopped by the time limit before the fit", None),
+    "model_wrong_method": ModelMistake("other estimation method: the method (and so the estimates) not "
+                                       "credited", ("method", "estimates")),
+}
+
+
+def _other_name(answer: str) -> str:
+    """A plausible wrong name for the answer variable: ``m1`` -> ``model1``, ``m_age`` -> ``model_age``."""
+    renamed = re.sub(r"^m(?=_|\d)", "model", answer)
+    return renamed if renamed != answer else f"my_{answer}"
+
+
+def _misspell(formula: str) -> str:
+    """``formula`` with one term misspelt (the second plain one if any): ``smoker`` -> ``smokes``."""
+    lhs, sep, rhs = formula.partition("~")
+    words = [t.strip() for t in rhs.split("+") if re.fullmatch(r"\s*[A-Za-z_]\w*\s*", t)]
+    if not sep or not words:
+        raise ValueError(f"no term to misspell in the formula {formula!r}")
+    word = words[1] if len(words) > 1 else words[0]
+    wrong = word[:-1] + ("s" if word[-1] != "s" else "z") if len(word) > 2 else word + "x"
+    return lhs + sep + re.sub(rf"(?<![\w.]){re.escape(word)}(?![\w(])", wrong, rhs, count=1)
+
+
+_SAFE_NODES = (ast.Expression, ast.Constant, ast.Name, ast.Load, ast.BinOp, ast.Add, ast.Call, ast.Attribute,
+               ast.keyword, ast.JoinedStr, ast.FormattedValue)
+
+
+def _known_strings(code: str) -> dict[str, str]:
+    """Names bound to strings in ``code`` (in order), evaluated when made only of strings and names.
+
+    ``f_m1 = "y ~ a"``, ``f_m2 = f_m1 + " + b"``, ``f = f_m2.replace("a", "c")``: the master's formulas,
+    which the instructor wrote; anything else (data, subscripts, other calls) is skipped.
+    """
+    known: dict[str, str] = {}
+    for block in re.split(r"\n(?=\S)", code):  # top-level statements, so one bad cell does not hide others
+        try:
+            tree = ast.parse(block)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)):
+                continue
+            expr = ast.Expression(node.value)
+            names = {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
+            if not all(isinstance(n, _SAFE_NODES) for n in ast.walk(expr)) or not names <= set(known):
+                continue
+            try:
+                value = eval(compile(expr, "<master>", "eval"), {"__builtins__": {}}, dict(known))  # noqa: S307
+            except Exception:  # noqa: BLE001 - not a plain string expression
+                continue
+            if isinstance(value, str):
+                known[node.targets[0].id] = value
+    return known
+
+
+def _fit_parts(tree: ast.Module, answer: str) -> tuple[ast.Call, ast.Call | None]:
+    """The ``.fit(...)`` call whose result is stored in ``answer`` (last such statement), and the
+    ``mixedlm(...)`` call inside it (None if the model is not built in the same statement)."""
+    found = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == answer
+                                                for t in node.targets):
+            fits = [n for n in ast.walk(node.value) if isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Attribute) and n.func.attr == "fit"]
+            if fits:
+                models = [n for n in ast.walk(fits[0]) if isinstance(n, ast.Call)
+                          and (getattr(n.func, "attr", None) or getattr(n.func, "id", None)) == "mixedlm"]
+                found = (fits[0], models[0] if models else None)
+    if found is None:
+        raise ValueError(f"the solution does not store a .fit(...) result in {answer}")
+    return found
+
+
+def _set_keywords(call: ast.Call, **values) -> None:
+    call.keywords = [k for k in call.keywords if k.arg not in values]
+    call.keywords += [ast.keyword(arg=k, value=ast.Constant(v)) for k, v in values.items()]
+
+
+def model_mistake(task: ModelTask, student: str, timeout: int = DEFAULT_TIMEOUT) -> str:
+    """The answer cell of ``task`` with the mistake of scenario ``student`` (see :data:`MODEL_MISTAKES`).
+
+    The stub line stays first (``m1 = None  # ...``, as given to the student), followed by the master's
+    solution code transformed: the answer variable renamed; ``method="bfgs", maxiter=1`` in the fit;
+    one term of the formula misspelt (a formula given by a name is first read from the master's code);
+    ``time.sleep`` well past the time limit before the code; ``reml=`` set to the method the task does not
+    ask for.
+    """
+    stub = task.stub.rstrip()
+    if student == "model_too_slow":
+        return (f"{stub}\nimport time\n\ntime.sleep({10 * int(timeout)})  # longer than the time limit\n"
+                f"{task.solution.strip()}")
+    tree = ast.parse(task.solution)
+    fit, model = _fit_parts(tree, task.answer_id)
+    if student == "model_wrong_name":
+        new = _other_name(task.answer_id)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id == task.answer_id:
+                node.id = new
+    elif student == "model_no_convergence":
+        _set_keywords(fit, method="bfgs", maxiter=1)
+    elif student == "model_wrong_method":
+        asked = task.reml
+        if asked is None:  # not stated in the test: flip what the solution does
+            given = next((k.value for k in fit.keywords if k.arg == "reml"), ast.Constant(True))
+            asked = not (given.value if isinstance(given, ast.Constant) else True)
+        _set_keywords(fit, reml=not asked)
+    elif student == "model_formula_error":
+        if model is None:
+            raise ValueError(f"{task.answer_id}: the solution does not call mixedlm(...) in the fitted "
+                             "statement, so the formula cannot be misspelt")
+        arg = model.args[0] if model.args else next(k.value for k in model.keywords if k.arg == "formula")
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            formula = arg.value
+        else:
+            known = _known_strings(task.context + "\n" + task.solution)
+            formula = known.get(arg.id) if isinstance(arg, ast.Name) else None
+            if formula is None:
+                raise ValueError(f"{task.answer_id}: cannot read the formula {ast.unparse(arg)} from the "
+                                 "master's code (write it as a string or a name bound to a string)")
+        wrong = ast.Constant(_misspell(formula))
+        if model.args:
+            model.args[0] = wrong
+        else:
+            _set_keywords(model, formula=wrong.value)
+    else:
+        raise ValueError(f"unknown model scenario {student!r}: use one of {sorted(MODEL_MISTAKES)}")
+    return f"{stub}\n{ast.unparse(tree)}"
 
 
 # ----------------------------------------------------------------------------- synthetic submissions
@@ -203,18 +463,26 @@ def perfect_notebook(course: Path, key: AssignmentKey) -> NotebookNode:
 
 
 def make_submissions(course: Path, key: AssignmentKey,
-                     scenarios: Sequence[tuple[str, str]] = SCENARIOS) -> dict[str, Expected]:
+                     scenarios: Sequence[tuple[str, str]] = SCENARIOS,
+                     timeout: int = DEFAULT_TIMEOUT) -> dict[str, Expected]:
     """Write one submission per scenario under ``course/submitted/<student>/<assignment>/``.
+
+    The model scenarios (:data:`MODEL_MISTAKES`) are written only when the assignment has a
+    write-the-model task; ``timeout`` is the course's time limit per cell (the slow cell sleeps past it).
 
     Returns
     -------
     dict
-        student id -> :class:`Expected` (the autograded score computed from the master's metadata).
+        student id -> :class:`Expected` (the autograded score computed from the master's metadata), for
+        every submission written.
     """
     release = nbformat.read(course / "release" / key.assignment / key.notebook, as_version=4)
     total, target = key.auto_points, key.target()
+    task = key.model_target()
     expected: dict[str, Expected] = {}
     for student, _ in scenarios:
+        if student in MODEL_MISTAKES and task is None:
+            continue
         folder = course / "submitted" / student / key.assignment
         folder.mkdir(parents=True, exist_ok=True)
         nb = copy.deepcopy(release)
@@ -239,7 +507,12 @@ def make_submissions(course: Path, key: AssignmentKey,
                 _fill(nb, key)
                 ids = _cells_by_id(nb)
                 lost = Expected(total - target.points, f"{target.answer_id} lost")
-                if student == "perfect":
+                if student in MODEL_MISTAKES:
+                    mistake = MODEL_MISTAKES[student]
+                    nb.cells[ids[task.answer_id]].source = model_mistake(task, student, timeout)
+                    lost = task.points * task.share(mistake.lost)
+                    expected[student] = Expected(total - lost, f"{task.answer_id}: {mistake.what}")
+                elif student == "perfect":
                     expected[student] = Expected(total, "all right")
                 elif student == "no_answer_cell":
                     del nb.cells[ids[target.answer_id]]
@@ -273,10 +546,10 @@ def make_submissions(course: Path, key: AssignmentKey,
 
 
 # ----------------------------------------------------------------------------- course and nbgrader
-def write_config(course: Path, timeout: int = 60, template: Path = NBGRADER_CONFIG) -> Path:
+def write_config(course: Path, timeout: int = DEFAULT_TIMEOUT, template: Path = NBGRADER_CONFIG) -> Path:
     """Write ``course/nbgrader_config.py``: the course's own config, with this folder as root.
 
-    ``timeout`` (seconds per cell) overrides the course's 60 s, e.g. for fast tests.
+    ``timeout`` (seconds per cell) overrides the course's 60 s (:data:`DEFAULT_TIMEOUT` in the demo).
     """
     text = template.read_text(encoding="utf-8") if template.exists() else "c = get_config()  # noqa: F821\n"
     text += (f"\n{MARKER}\n"
@@ -305,7 +578,7 @@ def _check_throw_away(course: Path):
 
 
 def make_course(course: Path, source: Path = ROOT / "source", assignments: Sequence[str] | None = None,
-                data: Path = ROOT / "data", timeout: int = 60) -> list[str]:
+                data: Path = ROOT / "data", timeout: int = DEFAULT_TIMEOUT) -> list[str]:
     """Wipe ``course`` and copy the masters (``source/``), ``data/`` and a config into it.
 
     Returns
@@ -456,17 +729,23 @@ def _cell_changes(release, submitted) -> list[str]:
 def cell_errors(course: Path, assignment: str, student: str) -> list[str]:
     """Errors worth an instructor's attention in the autograded notebooks of one submission.
 
-    An answer cell that raised (other than the untouched stub's ``NotImplementedError``) or timed out,
-    and a test cell whose visible format check failed (the answer has the wrong form).
+    An answer cell that raised (other than the untouched stub's ``NotImplementedError``) or timed out;
+    a test cell whose visible format check failed (the answer has the wrong form, or the answer cell ran
+    but left its variable unset, e.g. a model stored under another name); and a test cell that gave
+    partial credit (its first line of feedback, which names the mistake).
     """
     out = []
     for path in sorted((course / "autograded" / student / assignment).glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
+        failed_answers = set()
         for cell in nb.cells:
             gid = grade_id(cell)
             if cell.cell_type != "code" or not gid:
                 continue
-            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            outputs = cell.get("outputs", [])
+            errors = [o for o in outputs if o.get("output_type") == "error"]
+            if is_answer_cell(cell) and errors:
+                failed_answers.add(gid)
             if is_answer_cell(cell) and any(o.get("ename") == "CellTimeoutError" for o in errors):
                 out.append(f"answer cell {gid} stopped by the time limit")
                 continue
@@ -474,9 +753,31 @@ def cell_errors(course: Path, assignment: str, student: str) -> list[str]:
                 ename, evalue = o.get("ename", ""), str(o.get("evalue", "")).strip()
                 if is_answer_cell(cell) and ename != "NotImplementedError":
                     out.append(f"answer cell {gid} raised {ename}")
-                elif is_grade(cell) and evalue.startswith(("Your answer", "Expected a single")):
-                    out.append(f"{gid}: {evalue.splitlines()[0]}")
+                elif is_grade(cell) and (evalue.startswith(("Your answer", "Expected a single")) or (
+                        ename == "AnswerFormatError" and gid.removeprefix("test_") not in failed_answers)):
+                    out.append(f"{gid}: {evalue.splitlines()[0] if evalue else ename}")
+            if is_grade(cell) and not errors:
+                partial = _partial_credit(cell)
+                if partial:
+                    out.append(f"{gid}: {partial}")
     return out
+
+
+def _partial_credit(cell) -> str:
+    """The feedback of a test cell that scored above 0 and below its points ("" otherwise)."""
+    points = float(cell.metadata.get("nbgrader", {}).get("points", 0))
+    for o in cell.get("outputs", []):
+        if o.get("output_type") != "execute_result":
+            continue
+        try:
+            got = float(o.get("data", {}).get("text/plain", ""))
+        except ValueError:
+            return ""
+        if 0 < got < points:
+            text = "".join(x.get("text", "") for x in cell.outputs if x.get("output_type") == "stream")
+            first = text.strip().splitlines()[0] if text.strip() else ""
+            return first or f"{got:g} of {points:g} points"
+    return ""
 
 
 @contextmanager
@@ -628,7 +929,7 @@ def format_table(rows: list[Row]) -> str:
 
 
 def run_demo(course: Path = DEFAULT_COURSE, source: Path = ROOT / "source",
-             assignments: Sequence[str] | None = None, timeout: int = 60,
+             assignments: Sequence[str] | None = None, timeout: int = DEFAULT_TIMEOUT,
              scenarios: Sequence[tuple[str, str]] = SCENARIOS, feedback: bool = True,
              log: Callable[..., object] = print) -> list[Row]:
     """The whole demonstration; returns the summary rows (see the module docstring)."""
@@ -642,8 +943,8 @@ def run_demo(course: Path = DEFAULT_COURSE, source: Path = ROOT / "source",
         log(f"{assignment}: {len(key.questions)} autograded tests, {key.auto_points:g} points "
             f"(+ {key.manual_points:g} graded by hand)")
         generate_assignment(course, assignment)
-        expected = make_submissions(course, key, scenarios)
-        rows += grade_assignment(course, assignment, [s for s, _ in scenarios], expected,
+        expected = make_submissions(course, key, scenarios, timeout)
+        rows += grade_assignment(course, assignment, [s for s, _ in scenarios if s in expected], expected,
                                  notebooks=[key.notebook], log=log)
         if feedback:
             from nbgrader.converters import GenerateFeedback
@@ -662,14 +963,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="throw-away course folder (wiped first; default: autograde-demo/)")
     parser.add_argument("--source", type=Path, default=ROOT / "source", help="folder of the masters")
     parser.add_argument("--assignments", nargs="*", help="assignments to grade (default: all)")
-    parser.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
+    parser.add_argument("--scenarios", nargs="*", choices=[s for s, _ in SCENARIOS], metavar="STUDENT",
+                        help="scenarios to run (default: all): " + ", ".join(s for s, _ in SCENARIOS))
+    parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
+                        help=f"seconds per cell (default {DEFAULT_TIMEOUT}; the course itself uses 60)")
     parser.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
     parser.add_argument("--json", type=Path, help="also write the summary rows to this JSON file")
     args = parser.parse_args(argv)
     for noisy in ("traitlets", "nbgrader", "alembic"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
-        rows = run_demo(args.course_dir, args.source, args.assignments, args.timeout,
+        chosen = [s for s in SCENARIOS if not args.scenarios or s[0] in args.scenarios]
+        rows = run_demo(args.course_dir, args.source, args.assignments, args.timeout, scenarios=chosen,
                         feedback=not args.no_feedback)
     except (ValueError, RuntimeError, FileNotFoundError) as exc:
         print(f"autograde demo failed: {exc}", file=sys.stderr)

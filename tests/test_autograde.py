@@ -4,8 +4,11 @@ The fast tests use the fixture master plus one more question (so that half the p
 q9_1 (choice, 1 point, key "b"), q9_2 (choice, 1 point, key "d"), mean_demo (number, 2 points): 4
 autograded points, and a reflection worth 2 points graded by hand. The scenario that breaks one question
 breaks the first multiple-choice one, q9_1 (1 point). Scores are read from nbgrader's own gradebook.
+The fixture has no write-the-model task, so the model scenarios write no submission there; they are
+exercised on the real Section 1 master (slow test at the end) and, without nbgrader, on hand-made tasks.
 """
 
+import ast
 import csv
 import shutil
 from pathlib import Path
@@ -19,7 +22,8 @@ from lmminstructor.conventions import Question
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "course" / "source"
 TIMEOUT = 10  # seconds per cell in the test course (the real course uses 60)
-STUDENTS = [s for s, _ in ag.SCENARIOS]
+MODEL_STUDENTS = [s for s, _ in ag.MODEL_SCENARIOS]
+STUDENTS = [s for s, _ in ag.SCENARIOS if s not in MODEL_STUDENTS]
 # hand-worked from the points above
 EXPECTED = {"perfect": 4, "blank": 0, "half": 2, "no_answer_cell": 3, "no_test_cell": 4,
             "edited_tests": 3, "raises": 3, "infinite_loop": 3, "wrong_type": 3}
@@ -117,6 +121,8 @@ def test_exact_scores_from_the_gradebook(demo):
 def test_every_student_has_a_grade_and_the_export_has_them_all(demo):
     course, rows = demo
     assert set(_gradebook(course)) == set(STUDENTS)
+    # no write-the-model task in the fixture: no model scenario was submitted
+    assert not any((course / "submitted" / s).exists() for s in MODEL_STUDENTS)
     with open(course / "grades.csv", newline="") as fh:
         exported = {r["student_id"]: r for r in csv.DictReader(fh)}
     assert set(exported) == set(STUDENTS)
@@ -203,3 +209,126 @@ def test_real_section_master(tmp_path):
     assert by["blank"].score == 0
     assert by["half"].score == sum(q.points for q in key.half())
     assert abs(by["half"].score - key.auto_points / 2) <= 0.5
+
+
+# ----------------------------------------------------------------------------- write-the-model tasks
+def _same_code(a: str, b: str) -> bool:
+    return ast.dump(ast.parse(a)) == ast.dump(ast.parse(b))
+
+
+STUB = "m9 = None  # your fitted model: smf.mixedlm(...).fit(...)"
+TASK = ag.ModelTask("m9", 3.0, STUB + "\n",
+                    'm9 = smf.mixedlm("score ~ hours + homework + age", pupils, groups="school")'
+                    ".fit(reml=True)\nprint(m9.summary())")
+
+
+@pytest.mark.parametrize("student, code", [
+    ("model_wrong_name", 'model9 = smf.mixedlm("score ~ hours + homework + age", pupils, groups="school")'
+                         ".fit(reml=True)\nprint(model9.summary())"),
+    ("model_no_convergence", 'm9 = smf.mixedlm("score ~ hours + homework + age", pupils, groups="school")'
+                             '.fit(reml=True, method="bfgs", maxiter=1)\nprint(m9.summary())'),
+    ("model_formula_error",  # the second term misspelt: its last letter becomes "s" (smoker -> smokes)
+     'm9 = smf.mixedlm("score ~ hours + homewors + age", pupils, groups="school")'
+     ".fit(reml=True)\nprint(m9.summary())"),
+    ("model_wrong_method", 'm9 = smf.mixedlm("score ~ hours + homework + age", pupils, groups="school")'
+                           ".fit(reml=False)\nprint(m9.summary())"),
+])
+def test_model_mistakes_transform_the_solution(student, code):
+    got = ag.model_mistake(TASK, student, timeout=7)
+    first, rest = got.split("\n", 1)
+    assert first == STUB  # the student keeps the stub line: the answer variable starts as None
+    assert _same_code(rest, code), rest
+
+
+def test_slow_model_cell_sleeps_past_the_time_limit():
+    got = ag.model_mistake(TASK, "model_too_slow", timeout=7)
+    tree = ast.parse(got)
+    sleeps = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "time.sleep"]
+    assert len(sleeps) == 1 and sleeps[0].args[0].value > 7
+    assert got.startswith(STUB) and got.rstrip().endswith(TASK.solution.strip())
+
+
+def test_model_mistakes_follow_the_master():
+    # a formula given by a name is read from the master's code; the method asked is ML here
+    task = ag.ModelTask("m_s", 3.0, "m_s = None\n",
+                        "m_s = smf.mixedlm(f_two, d, groups='g', re_formula='~x')"
+                        ".fit(reml=False, method='powell')",
+                        reml=False, context='f_one = "y ~ x"\nd = load()\nf_two = f_one + " + zz + w"\n')
+    bad = ast.parse(ag.model_mistake(task, "model_formula_error"))
+    assert [n.value for n in ast.walk(bad) if isinstance(n, ast.Constant) and "~" in str(n.value)] == [
+        "y ~ x + zzx + w", "~x"]  # "zz" (two letters) gets an extra letter
+    flipped = ag.model_mistake(task, "model_wrong_method")
+    assert _same_code(flipped.split("\n", 1)[1], "m_s = smf.mixedlm(f_two, d, groups='g', re_formula='~x')"
+                      ".fit(method='powell', reml=True)")
+    assert ag.model_mistake(task, "model_wrong_name").split("\n", 1)[1].startswith("model_s = ")
+    with pytest.raises(ValueError, match="cannot read the formula"):
+        ag.model_mistake(ag.ModelTask("m", 1.0, "", "m = smf.mixedlm(make(), d, groups='g').fit()"),
+                         "model_formula_error")
+
+
+def test_declared_outcomes_give_the_documented_scores():
+    # grade_model's documented points for a 3-point task (lmmcourse.grading.grade_model, Returns):
+    # not converged 2.5, wrong estimation method 2, no fitted model 0
+    got = {s: 3 - TASK.points * TASK.share(ag.MODEL_MISTAKES[s].lost) for s in MODEL_STUDENTS}
+    assert got == pytest.approx({"model_wrong_name": 0, "model_no_convergence": 2.5, "model_formula_error": 0,
+                                 "model_too_slow": 0, "model_wrong_method": 2})
+
+
+def test_model_task_is_read_from_the_real_masters():
+    keys = {p.parent.name: ag.analyse_master(p) for p in sorted((ROOT / "source").glob("*/*.ipynb"))}
+    with_tasks = {a for a, k in keys.items() if k.model_target() is not None}
+    # hidden grade_model tests, counted from the sources
+    assert with_tasks == {p.parent.name for p in (ROOT / "source").glob("*/*.ipynb")
+                          if "grade_model(" in p.read_text(encoding="utf-8")}
+    for name in with_tasks:
+        task = keys[name].model_target()
+        for student in MODEL_STUDENTS:
+            code = ag.model_mistake(task, student)
+            ast.parse(code)  # valid Python
+            assert code.startswith(task.stub.rstrip())
+
+
+def _cell_scores(course, assignment, notebook, student):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", ag.COURSE_ID) as gb:
+        nb = gb.find_submission_notebook(notebook, assignment, student)
+        return {g.name: g.score for g in nb.grades}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (ROOT / "source" / "section1").is_dir(), reason="no Section 1 master yet")
+def test_real_section_model_mistakes(tmp_path):
+    """Section 1's m1 task: each typical mistake costs only that task, by what the task's author stated."""
+    master = ROOT / "source" / "section1" / "section1_linear_mixed_model.ipynb"
+    key = ag.analyse_master(master)
+    task = key.model_target()
+    assert task is not None and task.answer_id == "m1" and task.points == 3
+    scenarios = [s for s in ag.SCENARIOS if s[0] == "perfect" or s[0] in MODEL_STUDENTS]
+    course = tmp_path / "course"
+    rows = ag.run_demo(course, ROOT / "source", ["section1"], scenarios=scenarios, feedback=False,
+                       log=lambda *_: None)
+    by = {r.student: r for r in rows}
+    assert list(by) == ["perfect", *MODEL_STUDENTS]
+    assert all(r.as_expected for r in rows), ag.format_table(rows)
+    # test_m1's points per scenario, as stated by the author of the Section 1 task (3-point cell);
+    # every other test cell keeps its full points
+    stated = {"perfect": 3, "model_wrong_name": 0, "model_no_convergence": 2.5, "model_formula_error": 0,
+              "model_too_slow": 0, "model_wrong_method": 2}
+    perfect = _cell_scores(course, "section1", master.stem, "perfect")
+    for student, points in stated.items():
+        cells = _cell_scores(course, "section1", master.stem, student)
+        assert cells["test_m1"] == points, student
+        assert {k: v for k, v in cells.items() if k != "test_m1"} == \
+            {k: v for k, v in perfect.items() if k != "test_m1"}, student
+        assert by[student].score == key.auto_points - 3 + points, student
+    notes = {s: " | ".join(r.notes) for s, r in by.items()}
+    assert notes["perfect"] == ""
+    assert "test_m1: No answer yet" in notes["model_wrong_name"]
+    assert "answer cell m1 raised PatsyError" in notes["model_formula_error"]
+    assert "answer cell m1 stopped by the time limit" in notes["model_too_slow"]
+    assert "test_m1: m1: partly right (2.5 of 3 points)" in notes["model_no_convergence"]
+    assert "fitted by ML" in notes["model_wrong_method"]
+    for student in MODEL_STUDENTS:  # the feedback never shows the solution
+        assert "smoker + bmi" not in notes[student]
+    assert ag.DEFAULT_TIMEOUT <= by["model_too_slow"].seconds < ag.DEFAULT_TIMEOUT + 60
