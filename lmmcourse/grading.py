@@ -867,4 +867,9 @@ def reflect(rid, bank=None, min_chars=20):
 
     box.observe(_on_text, names="value")
     button.on_click(_on_click)
-    return w.VBox([box, button, answer])
+    from .widgets._base import a11y_helper  # the lesson widgets' visible keyboard-focus style
+
+    container = w.VBox([box, button, answer, a11y_helper()])
+    container.add_class("lmm-widget")
+    container.add_class("lmm-reflection")
+    return container

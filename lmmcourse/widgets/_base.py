@@ -203,7 +203,8 @@ def caption_widget(extra_class: str | None = None) -> W.HTML:
 #: Visible keyboard focus for every control of the lesson widgets (WCAG 2.4.7), dark enough on
 #: white for 3:1 non-text contrast (Okabe-Ito blue #0072B2 on white: 5.0:1).
 FOCUS_CSS = (
-    ".lmm-widget :focus-visible, .lmm-widget .noUi-handle:focus {"
+    ".lmm-widget :focus-visible, .lmm-widget .noUi-handle:focus,"
+    " .lmm-widget input:focus, .lmm-widget textarea:focus {"
     " outline: 3px solid #0072B2 !important; outline-offset: 2px; }"
 )
 
