@@ -7,9 +7,10 @@ it drew (:func:`set_alt`; read it back with :func:`alt_text`). When a figure is 
 an IPython kernel (the inline backend at the end of a cell, or ``plt.show()``),
 :func:`enable_alt_text` has registered an extra ``text/html`` formatter for Matplotlib figures:
 the display then carries, besides the usual ``image/png``, an ``<img class="lmm-plot"
-alt="...">`` of the same picture (:func:`figure_html`). JupyterLab prefers ``text/html`` over ``image/png`` (its HTML
-sanitiser keeps ``alt`` and ``data:`` image sources), and so do nbconvert's HTML export and
-nbviewer, so the description travels with the figure into executed notebooks and exported
+alt="...">`` of the same picture (:func:`figure_html`). JupyterLab prefers ``text/html`` over
+``image/png`` (its HTML sanitiser keeps ``alt`` and ``data:`` image sources), and so do
+nbconvert's HTML export and nbviewer, so the description travels with the figure into executed
+notebooks and exported
 pages. JupyterLab 4's image renderer and nbconvert's PNG template ignore any ``alt`` in output
 metadata, which is why the HTML route is used. Each figure is still displayed once, by the
 inline backend, and may be changed after the plot function returns; figures without any alt
