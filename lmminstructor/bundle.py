@@ -60,7 +60,7 @@ export PATH := $(BIN):$(PATH)
 .PHONY: setup lab
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml lmmcourse/jupyterlab_overrides.json
 \t@test -n "$(PYTHON)" || {{ echo "Python 3.11 or newer is required: install it, or run" \\
 \t  "make lab PYTHON=/path/to/python3"; exit 1; }}
 \t@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \\
@@ -68,6 +68,9 @@ $(STAMP): pyproject.toml
 \t@test -x $(BIN)/python || $(PYTHON) -m venv .venv
 \t$(BIN)/python -m pip install --quiet --upgrade pip
 \t$(BIN)/python -m pip install --quiet -e .
+\t@# classroom JupyterLab defaults: no news pop-up, no update check (the user's own settings stay)
+\t@install -D -m 644 lmmcourse/jupyterlab_overrides.json \\
+\t  .venv/share/jupyter/lab/settings/overrides.d/lmmcourse.json
 \t@touch $(STAMP)
 
 lab: setup
