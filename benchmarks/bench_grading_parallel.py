@@ -11,8 +11,9 @@ machine, in the same run:
 Rows: seconds per notebook both ways, the speed-up (target >= 1.6 with 2 workers), and whether every
 score in the two gradebooks is identical (1 = yes). Then, for one perfect submission of the first
 assignment, executed with nbclient (the engine nbgrader uses) with cell timing on: kernel start-up,
-the first code cell (the imports), the rest of the notebook, and nbgrader's own overhead (a serial
-autograde minus the three), plus the three slowest cells (printed).
+the first code cell (the imports), the rest of the notebook, and nbgrader's own overhead (the mean
+serial autograde of the perfect submissions of that assignment minus the three), plus the three
+slowest cells and the serial seconds per assignment and kind of submission (printed).
 
 Wall-clock times on a shared machine: the load average is printed with the results.
 """
@@ -110,11 +111,13 @@ def _run() -> dict:
         shutil.copytree(serial, parallel)
         ag.write_config(parallel)
         n = len(students) * len(ASSIGNMENTS)
-        per_assignment = {}
+        per_assignment, per_kind = {}, {}
         for assignment in ASSIGNMENTS:
             t0 = time.perf_counter()
             for student in students:
+                t1 = time.perf_counter()
                 ag.autograde_student(serial, assignment, student)
+                per_kind.setdefault((assignment, student[:-2]), []).append(time.perf_counter() - t1)
             per_assignment[assignment] = time.perf_counter() - t0
         t_serial = sum(per_assignment.values())
         load.append(os.getloadavg()[0])
@@ -124,7 +127,8 @@ def _run() -> dict:
         t_parallel = time.perf_counter() - t0
         load.append(os.getloadavg()[0])
         same = _scores(serial) == _scores(parallel) and len(_scores(serial)) == n
-        parts = _breakdown(serial, per_assignment[ASSIGNMENTS[0]] / len(students))
+        perfect = per_kind[(ASSIGNMENTS[0], "perfect")]
+        parts = _breakdown(serial, sum(perfect) / len(perfect))
     print(f"[bench_grading_parallel] {len(students)} students x {len(ASSIGNMENTS)} assignments "
           f"({', '.join(ASSIGNMENTS)}), {JOBS} workers; serial {t_serial:.0f} s, "
           f"parallel {t_parallel:.0f} s; "
@@ -132,7 +136,8 @@ def _run() -> dict:
     print(f"[bench_grading_parallel] slowest cells of {parts['assignment']} (index, s, first line): "
           + "; ".join(f"{i}: {s:.2f} s {line!r}" for i, s, line in parts["slowest"]))
     print("[bench_grading_parallel] serial s per notebook: "
-          + ", ".join(f"{a} {t / len(students):.1f}" for a, t in per_assignment.items()))
+          + ", ".join(f"{a} {t / len(students):.1f}" for a, t in per_assignment.items()) + "; by kind: "
+          + ", ".join(f"{a}/{k} {sum(ts) / len(ts):.1f}" for (a, k), ts in per_kind.items()))
     return {"serial": t_serial / n, "parallel": t_parallel / n, "speedup": t_serial / t_parallel,
             "same": same, "parts": parts}
 
