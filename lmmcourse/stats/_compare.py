@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._core import _cov_mask, validate_result
-from ._fit import _free_pattern, _Profiled, fit_tight  # noqa: F401  (_Profiled: used by _transform)
+from ._core import _cov_mask, _free_pattern, validate_result
+from ._fit import fit_tight
 
 __all__ = ["compare", "ranova"]
 

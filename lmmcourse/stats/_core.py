@@ -221,8 +221,6 @@ def _cov_mask(inner):
     All ``True`` for correlated random effects; the diagonal only for uncorrelated ones (a fit
     with statsmodels' ``free=`` pattern, e.g. from ``fit_tight(..., correlated=False)``).
     """
-    from ._fit import _mask_of_result
-
     return _mask_of_result(inner)
 
 
@@ -472,3 +470,95 @@ def _gls_beta(y, X, Z, rel):
         rs = np.linalg.solve(c, yg - Xg @ beta)
         quad += rs @ rs
     return beta, quad
+
+
+# --------------------------------------------------------------------------------------------
+# Covariance patterns: which elements of lme4's Lambda are free (correlated or (x || g) slopes)
+# --------------------------------------------------------------------------------------------
+def _pattern_mask(model, free=None, correlated=None):
+    """Boolean ``k x k`` lower-triangular mask of the free elements of lme4's Lambda.
+
+    ``free`` is a statsmodels ``MixedLMParams`` pattern (as for ``MixedLM.fit(free=...)``);
+    ``correlated=False`` means a diagonal covariance (R's ``(x || g)``).
+    """
+    k = int(model.k_re)
+    full = np.tril(np.ones((k, k), dtype=bool))
+    if free is not None and correlated is not None:
+        raise ValueError("give either free= or correlated=, not both")
+    if correlated is False:
+        return np.eye(k, dtype=bool)
+    if free is None:
+        return full
+    return _mask_from_free(free, k, int(model.k_fe))
+
+
+def _mask_from_free(free, k, k_fe, strict=True):
+    """The Lambda mask of a statsmodels ``free`` pattern; clear errors for what is unsupported.
+
+    ``strict=False`` (reading a fitted result): a variance held at its start value counts as a
+    free variance, as lme4 would estimate it, and held fixed effects are ignored.
+    """
+    from statsmodels.regression.mixed_linear_model import MixedLMParams
+
+    if not isinstance(free, MixedLMParams):
+        raise TypeError(
+            "free= must be a statsmodels MixedLMParams pattern, e.g. "
+            "MixedLMParams.from_components(np.ones(k_fe), np.eye(k_re)) for uncorrelated random "
+            f"effects; got {type(free).__name__}"
+        )
+    fe = np.asarray(free.fe_params if free.fe_params is not None else np.ones(k_fe), dtype=float)
+    if strict and fe.size and not np.all(fe != 0):
+        raise NotImplementedError(
+            "free= with fixed effects held fixed is not supported; use an offset in the "
+            "formula (subtract the known part from the response) instead."
+        )
+    if free.k_vc:
+        raise NotImplementedError("variance components (vc_formula=) are not supported")
+    cov = np.asarray(free.cov_re, dtype=float)
+    if cov.shape != (k, k):
+        raise ValueError(
+            f"free.cov_re has shape {cov.shape}, but the model has {k} random effects per group"
+        )
+    mask = np.tril(cov != 0)
+    if not strict:
+        mask[np.diag_indices(k)] = True
+    _check_mask(mask)
+    return mask
+
+
+def _check_mask(mask):
+    """Raise unless the zeros of Lambda are zeros of G = Lambda Lambda' (block/diagonal patterns)."""
+    k = mask.shape[0]
+    if not np.all(np.diag(mask)):
+        raise NotImplementedError(
+            "a random-effect variance fixed at zero (a 0 on the diagonal of free.cov_re) is not "
+            "supported: drop that random effect from re_formula instead."
+        )
+    for i in range(k):
+        for j in range(i):
+            if not mask[i, j] and any(mask[i, m] and mask[j, m] for m in range(j)):
+                raise NotImplementedError(
+                    "this free.cov_re pattern does not fix a covariance at zero (statsmodels "
+                    "constrains the Cholesky factor, and here its zero does not give a zero "
+                    "covariance). Supported: all covariances free, or a diagonal pattern "
+                    "(np.eye(k_re), R's (x || g)), or blocks."
+                )
+
+
+def _mask_of_result(inner):
+    """Lambda mask of a fitted result (from ``result.freepat``; full when there is none)."""
+    k = int(inner.model.k_re)
+    free = getattr(inner, "freepat", None)
+    if free is None:
+        return np.tril(np.ones((k, k), dtype=bool))
+    return _mask_from_free(free, k, int(inner.model.k_fe), strict=False)
+
+
+def _free_pattern(mask, k_fe):
+    """statsmodels ``MixedLMParams`` free pattern for a Lambda mask (None when all are free)."""
+    from statsmodels.regression.mixed_linear_model import MixedLMParams
+
+    if np.all(mask[np.tril_indices(mask.shape[0])]):
+        return None
+    cov = (mask | mask.T).astype(float)
+    return MixedLMParams.from_components(fe_params=np.ones(k_fe), cov_re=cov, vcomp=np.zeros(0))

@@ -91,7 +91,7 @@ def boxcox(formula, data, groups, lambdas=None, re_formula=None):
     """
     import statsmodels.formula.api as smf
 
-    from ._compare import _Profiled
+    from ._fit import _Profiled
 
     grid = np.linspace(-2, 2, 41) if lambdas is None else np.asarray(lambdas, dtype=float)
     grid = np.unique(grid)
