@@ -450,6 +450,7 @@ class GradeRow:
     seconds: float
     status: str  # "graded", "unchanged", "FAILED"
     notes: list[str] = field(default_factory=list)
+    write_seconds: float = 0.0  # nbgrader's replay and gradebook writes in the main process
 
 
 def _failed_cells(course: Path, assignment: str, student: str) -> int:
@@ -585,6 +586,7 @@ def grade(course: Path | str, assignment: str, jobs: int | None = None, force: b
     def on_done(outcome: Outcome) -> None:
         notes = list(outcome.messages)
         ok = False
+        t0 = time.perf_counter()
         if not outcome.crashed:
             ok, messages = replay_autograde(course, assignment, outcome, logfile)
             if not ok:  # say what is wrong in words an instructor can act on, then nbgrader's last error
@@ -597,7 +599,8 @@ def grade(course: Path | str, assignment: str, jobs: int | None = None, force: b
         else:
             cache.pop(outcome.student, None)
         rows[outcome.student] = GradeRow(outcome.student, None, 0.0, None, outcome.seconds,
-                                         "graded" if ok else "FAILED", notes if not ok else [])
+                                         "graded" if ok else "FAILED", notes if not ok else [],
+                                         time.perf_counter() - t0)
         bar.update(outcome.student, ok, outcome.seconds)
 
     if todo:
