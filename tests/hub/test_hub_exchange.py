@@ -36,7 +36,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from support.browser import CHROMIUM, CHROMIUM_ARGS, free_port
+from support.browser import CHROMIUM, CHROMIUM_ARGS, free_port, playwright_driver
 
 from lmminstructor import autograde_demo as ag
 
@@ -329,8 +329,6 @@ def _feedback_score(page, user: str, notebook: str) -> str:
 
 # ----------------------------------------------------------------------------- the test
 def test_release_fetch_submit_collect_grade_feedback(hub):
-    from playwright.sync_api import sync_playwright
-
     inst, alice, bob, course = hub["inst"], hub["alice"], hub["bob"], hub["course"]
     key = ag.analyse_master(next((course / "source" / ASSIGNMENT).glob("*.ipynb")))
     notebook = key.notebook
@@ -347,7 +345,7 @@ def test_release_fetch_submit_collect_grade_feedback(hub):
     _run(["nbgrader", "release_assignment", ASSIGNMENT], user=inst, cwd=course, env=env)
     answered = ag.perfect_notebook(course, key)  # the master's solutions in the released notebook
 
-    with sync_playwright() as pw:
+    with playwright_driver() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             pages = {}

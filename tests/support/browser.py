@@ -533,7 +533,13 @@ _PLAYWRIGHT: dict = {"driver": None, "users": 0}
 
 
 @contextlib.contextmanager
-def _playwright():
+def playwright_driver():
+    """The thread's one Playwright (sync API) driver, shared by every user in the process.
+
+    Playwright's sync API refuses a second ``sync_playwright()`` while one is running in the same
+    thread ("using Playwright Sync API inside the asyncio loop"), so the session-wide lab and any
+    other browser test (the JupyterHub test) take the driver from here; it stops with its last user.
+    """
     from playwright.sync_api import sync_playwright
 
     if _PLAYWRIGHT["driver"] is None:
@@ -578,7 +584,7 @@ def lab_session(root_dir: Path | None = None, *, state_dir: Path | None = None):
         server = LabServer(root_dir, state_dir / "server")
         stack.callback(server.stop)  # registered before start: stopped even if start fails
         server.start()
-        pw = stack.enter_context(_playwright())
+        pw = stack.enter_context(playwright_driver())
         context = launch_chromium(pw, state_dir / "chromium-profile")
         stack.callback(context.close)
         page = context.pages[0] if context.pages else context.new_page()
