@@ -39,15 +39,12 @@ import ast
 import copy
 import json
 import logging
-import os
 import re
 import shutil
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,7 +65,8 @@ from .conventions import (
     strip_regions,
     unwrap,
 )
-from .paths import NBGRADER_CONFIG, ROOT, venv_on_path
+from .nbgrader_run import run_converter
+from .paths import NBGRADER_CONFIG, ROOT
 
 __all__ = ["SCENARIOS", "MODEL_SCENARIOS", "MODEL_MISTAKES", "COURSE_ID", "DEFAULT_TIMEOUT",
            "AssignmentKey", "ModelTask", "ModelMistake", "Expected", "Row", "analyse_master", "wrong_answer",
@@ -605,73 +603,11 @@ def make_course(course: Path, source: Path = ROOT / "source", assignments: Seque
     return chosen
 
 
-def _config(course: Path):
-    from traitlets.config.loader import PyFileConfigLoader
-
-    return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-
-
-class _Capture(logging.Handler):
-    """Collect nbgrader's warnings and errors for the summary."""
-
-    NOISE = ("Removing existing", "Updating existing", "Removing failed", "TCP without encryption",
-             "Please see the", "There was an error processing assignment '")
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage()
-        if not any(n in text for n in self.NOISE):
-            self.lines.append(text)
-
-
-def _run_converter(converter_cls, course: Path, assignment: str,
-                   student: str = "*") -> tuple[bool, list[str]]:
-    """Run one nbgrader converter in this process; never raises for a student's submission.
-
-    Returns ``(ok, messages)``: ``ok`` is False when nbgrader reported a failure, and ``messages`` holds
-    its warnings and errors (tracebacks shortened to their last line).
-    """
-    from nbgrader.converters import NbGraderException
-    from nbgrader.coursedir import CourseDirectory
-
-    venv_on_path()
-    cfg = _config(course)
-    coursedir = CourseDirectory(config=cfg)
-    coursedir.assignment_id = assignment
-    coursedir.student_id = student
-    app = converter_cls(coursedir=coursedir, config=cfg)
-    app.force = True
-    capture = _Capture()
-    app.log.addHandler(capture)
-    old_level = app.log.level
-    app.log.setLevel(logging.WARNING)
-    ok = True
-    try:
-        with _quiet(course / "autograde.log"):
-            app.start()
-    except NbGraderException:
-        ok = False
-    except Exception as exc:  # noqa: BLE001 - one student's failure must never stop the batch
-        ok = False
-        capture.lines.append(f"{type(exc).__name__}: {exc}")
-    finally:
-        app.log.removeHandler(capture)
-        app.log.setLevel(old_level)
-    messages = []
-    for line in capture.lines:
-        last = line.strip().splitlines()[-1] if line.strip() else line
-        messages.append(last if line.startswith("Traceback") else line.strip().splitlines()[0])
-    return ok, messages
-
-
 def generate_assignment(course: Path, assignment: str) -> None:
     """``nbgrader generate_assignment <assignment>`` in ``course`` (also adds it to the gradebook)."""
     from nbgrader.converters import GenerateAssignment
 
-    ok, messages = _run_converter(GenerateAssignment, course, assignment)
+    ok, messages = run_converter(GenerateAssignment, course, assignment)
     if not ok:
         raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n" + "\n".join(messages))
 
@@ -780,22 +716,6 @@ def _partial_credit(cell) -> str:
     return ""
 
 
-@contextmanager
-def _quiet(logfile: Path):
-    """Send stray output (kernel start-up warnings, SQLAlchemy warnings) to ``logfile``, not the terminal."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(logfile, "a", encoding="utf-8") as fh, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        os.dup2(fh.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 def autograde_student(course: Path, assignment: str, student: str) -> tuple[bool, list[str]]:
     """``nbgrader autograde <assignment> --student <student>``, in this process, never raising.
 
@@ -810,7 +730,7 @@ def autograde_student(course: Path, assignment: str, student: str) -> tuple[bool
         backup = Path(tempfile.mkdtemp(prefix="lmm-autograded-")) / assignment
         shutil.copytree(graded, backup)
     try:
-        ok, messages = _run_converter(Autograde, course, assignment, student)
+        ok, messages = run_converter(Autograde, course, assignment, student)
         if not ok and backup is not None:
             if graded.exists():
                 shutil.rmtree(graded)
@@ -949,7 +869,7 @@ def run_demo(course: Path = DEFAULT_COURSE, source: Path = ROOT / "source",
         if feedback:
             from nbgrader.converters import GenerateFeedback
 
-            ok, messages = _run_converter(GenerateFeedback, course, assignment)
+            ok, messages = run_converter(GenerateFeedback, course, assignment)
             if not ok:
                 log(f"  generate_feedback {assignment}: " + "; ".join(messages[-2:]))
     csv = export_grades(course)

@@ -63,8 +63,9 @@ from typing import Any, TextIO
 import nbformat
 
 from . import autograde_demo as ag
-from .autograde_demo import KEPT, _Capture, _quiet
+from .autograde_demo import KEPT
 from .conventions import grade_id, is_answer_cell, is_grade
+from .nbgrader_run import load_config, run_converter
 from .paths import venv_on_path
 
 __all__ = ["Job", "Outcome", "GradeRow", "Progress", "ReplayExecution", "find_submissions", "make_job",
@@ -76,57 +77,10 @@ DEFAULT_TIMEOUT = 1800.0  # seconds per submission (the course's per-cell limit 
 
 
 # ----------------------------------------------------------------------------- course helpers
-def _load_config(course: Path):
-    """The course's ``nbgrader_config.py`` with the course folder as its root."""
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
-
-    cfg = Config()
-    if (course / "nbgrader_config.py").exists():
-        cfg = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    cfg.CourseDirectory.root = str(course)
-    return cfg
-
-
 def _coursedir(course: Path):
     from nbgrader.coursedir import CourseDirectory
 
-    return CourseDirectory(config=_load_config(course))
-
-
-def _run_nbgrader(converter_cls, course: Path, assignment: str, student: str,
-                  logfile: Path) -> tuple[bool, list[str]]:
-    """Run an nbgrader converter for one student in this process (``--force``); never raises."""
-    from nbgrader.converters import NbGraderException
-    from nbgrader.coursedir import CourseDirectory
-
-    venv_on_path()
-    cfg = _load_config(course)
-    coursedir = CourseDirectory(config=cfg)
-    coursedir.assignment_id = assignment
-    coursedir.student_id = student
-    app = converter_cls(coursedir=coursedir, config=cfg)
-    app.force = True
-    capture = _Capture()
-    app.log.addHandler(capture)
-    app.log.setLevel(logging.WARNING)
-    ok = True
-    try:
-        with _quiet(logfile):
-            app.start()
-    except NbGraderException:
-        ok = False
-    except Exception as exc:  # noqa: BLE001 - one submission must never stop the batch
-        ok = False
-        capture.lines.append(f"{type(exc).__name__}: {exc}")
-    finally:
-        app.log.removeHandler(capture)
-    messages = []
-    for line in capture.lines:
-        text = line.strip()
-        if text:
-            messages.append(text.splitlines()[-1] if text.startswith("Traceback") else text.splitlines()[0])
-    return ok, messages
+    return CourseDirectory(config=load_config(course))
 
 
 def find_submissions(course: Path, assignment: str) -> list[str]:
@@ -229,7 +183,7 @@ def execute_job(job: Job) -> Outcome:
             path = course / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        ok, messages = _run_nbgrader(Autograde, course, job.assignment, job.student,
+        ok, messages = run_converter(Autograde, course, job.assignment, job.student,
                                      Path(tmp) / "nbgrader.log")
         graded = course / "autograded" / job.student / job.assignment
         notebooks = {p.name: p.read_text(encoding="utf-8") for p in sorted(graded.glob("*.ipynb"))}
@@ -295,7 +249,7 @@ def replay_autograde(course: Path, assignment: str, outcome: Outcome,
         backup = Path(tempfile.mkdtemp(prefix="lmm-autograded-")) / assignment
         shutil.copytree(graded, backup)
     try:
-        ok, messages = _run_nbgrader(ReplayAutograde, course, assignment, outcome.student, logfile)
+        ok, messages = run_converter(ReplayAutograde, course, assignment, outcome.student, logfile)
         if not ok and backup is not None:
             if graded.exists():
                 shutil.rmtree(graded)
