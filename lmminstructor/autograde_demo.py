@@ -42,7 +42,6 @@ import logging
 import re
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -65,7 +64,7 @@ from .conventions import (
     strip_regions,
     unwrap,
 )
-from .nbgrader_run import run_converter
+from .nbgrader_run import KEPT, autograde_keeping_previous, run_converter
 from .paths import NBGRADER_CONFIG, ROOT
 
 __all__ = ["SCENARIOS", "MODEL_SCENARIOS", "MODEL_MISTAKES", "COURSE_ID", "DEFAULT_TIMEOUT",
@@ -84,7 +83,6 @@ CRASH_LINE = 'raise RuntimeError("simulated crash in a student\'s cell")'
 MARKER = "# --- written by lmminstructor.autograde_demo for a throw-away course"
 #: Markers of demo folders written before the instructor tools had their own package.
 OLD_MARKERS = ("# --- written by lmmcourse.autograde_demo for a throw-away course",)
-KEPT = "the previous autograded version and grade are kept"
 LOOP_LINES = "while True:  # simulated infinite loop\n    pass"
 #: (student id, what the submission is). The order is the order of grading.
 SCENARIOS = (
@@ -724,22 +722,7 @@ def autograde_student(course: Path, assignment: str, student: str) -> tuple[bool
     """
     from nbgrader.converters import Autograde
 
-    graded = course / "autograded" / student / assignment
-    backup = None
-    if graded.exists():
-        backup = Path(tempfile.mkdtemp(prefix="lmm-autograded-")) / assignment
-        shutil.copytree(graded, backup)
-    try:
-        ok, messages = run_converter(Autograde, course, assignment, student)
-        if not ok and backup is not None:
-            if graded.exists():
-                shutil.rmtree(graded)
-            shutil.copytree(backup, graded)
-            messages.append(KEPT)
-    finally:
-        if backup is not None:
-            shutil.rmtree(backup.parent, ignore_errors=True)
-    return ok, messages
+    return autograde_keeping_previous(Autograde, course, assignment, student)
 
 
 @dataclass

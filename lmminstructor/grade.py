@@ -48,7 +48,6 @@ import logging
 import multiprocessing
 import os
 import pickle
-import shutil
 import signal
 import sqlite3
 import sys
@@ -63,9 +62,8 @@ from typing import Any, TextIO
 import nbformat
 
 from . import autograde_demo as ag
-from .autograde_demo import KEPT
 from .conventions import grade_id, is_answer_cell, is_grade
-from .nbgrader_run import load_config, run_converter
+from .nbgrader_run import KEPT, autograde_keeping_previous, load_config, run_converter
 from .paths import venv_on_path
 
 __all__ = ["Job", "Outcome", "GradeRow", "Progress", "ReplayExecution", "find_submissions", "make_job",
@@ -243,22 +241,7 @@ def replay_autograde(course: Path, assignment: str, outcome: Outcome,
                     pp = replay
                 self.exporter.register_preprocessor(pp)
 
-    graded = course / "autograded" / outcome.student / assignment
-    backup = None
-    if graded.exists():
-        backup = Path(tempfile.mkdtemp(prefix="lmm-autograded-")) / assignment
-        shutil.copytree(graded, backup)
-    try:
-        ok, messages = run_converter(ReplayAutograde, course, assignment, outcome.student, logfile)
-        if not ok and backup is not None:
-            if graded.exists():
-                shutil.rmtree(graded)
-            shutil.copytree(backup, graded)
-            messages.append(KEPT)
-    finally:
-        if backup is not None:
-            shutil.rmtree(backup.parent, ignore_errors=True)
-    return ok, messages
+    return autograde_keeping_previous(ReplayAutograde, course, assignment, outcome.student, logfile)
 
 
 # ----------------------------------------------------------------------------- schedulers

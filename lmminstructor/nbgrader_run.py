@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +22,10 @@ from pathlib import Path
 
 from .paths import venv_on_path
 
-__all__ = ["load_config", "Capture", "quiet_stderr", "run_converter"]
+__all__ = ["KEPT", "load_config", "Capture", "quiet_stderr", "run_converter", "autograde_keeping_previous"]
+
+#: The note added when a failed re-grade puts the previous autograded notebooks back
+KEPT = "the previous autograded version and grade are kept"
 
 
 def load_config(course: Path):
@@ -126,3 +131,29 @@ def run_converter(converter_cls, course: Path, assignment: str, student: str = "
         app.log.removeHandler(capture)
         app.log.setLevel(old_level)
     return ok, capture.messages()
+
+
+def autograde_keeping_previous(converter_cls, course: Path, assignment: str, student: str,
+                               logfile: Path | None = None) -> tuple[bool, list[str]]:
+    """Autograde one student with ``converter_cls`` (``Autograde`` or a subclass); never raises.
+
+    When nbgrader fails on a re-submission it has already deleted the student's previous autograded
+    notebooks (the gradebook keeps the old scores); they are put back here and :data:`KEPT` is added to
+    the messages, so nothing already graded is lost. Returns ``(ok, messages)`` as :func:`run_converter`.
+    """
+    graded = Path(course) / "autograded" / student / assignment
+    backup = None
+    if graded.exists():
+        backup = Path(tempfile.mkdtemp(prefix="lmm-autograded-")) / assignment
+        shutil.copytree(graded, backup)
+    try:
+        ok, messages = run_converter(converter_cls, course, assignment, student, logfile)
+        if not ok and backup is not None:
+            if graded.exists():
+                shutil.rmtree(graded)
+            shutil.copytree(backup, graded)
+            messages.append(KEPT)
+    finally:
+        if backup is not None:
+            shutil.rmtree(backup.parent, ignore_errors=True)
+    return ok, messages
