@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import shutil
 import sys
 import tempfile
@@ -42,7 +43,7 @@ from .paths import NBGRADER_CONFIG, ROOT, venv_on_path
 from .preprocessors import NOTEBOOK_METADATA, clean_notebook, self_study
 
 __all__ = ["BANK_NAME", "NOTEBOOK_METADATA", "BuildError", "bank_entries", "build", "check_sync",
-           "execute", "main", "write_notebook"]
+           "execute", "main", "stable_outputs", "write_notebook"]
 
 BANK_NAME = "lmmcourse/feedback_bank.json"
 EDITIONS = ("release", "solutions", "notebooks")
@@ -130,6 +131,27 @@ def _nbgrader_generate(course: Path, assignment: str, config_file: Path) -> None
             app.log.removeHandler(handler)
 
 
+#: where a warning raised in a cell says it came from: ``/tmp/ipykernel_<pid>/<hash>.py`` (the pid
+#: changes with every run)
+_CELL_FILE = re.compile(r"\S*ipykernel_\d+[/\\]\d+\.py")
+
+
+def stable_outputs(nb: NotebookNode) -> NotebookNode:
+    """Make an executed notebook's outputs the same from run to run (in place; returns ``nb``).
+
+    Consecutive stream outputs are merged (nbclient splits them where the kernel happened to flush),
+    and the kernel's temporary file name in warnings becomes ``<cell>``.
+    """
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                output.text = _CELL_FILE.sub("<cell>", output.text)
+    return nb
+
+
 def execute(path: Path, timeout: int = 300) -> None:
     """Execute a notebook in place, in its own folder, and keep it clean (outputs and figures kept)."""
     from nbclient import NotebookClient
@@ -137,6 +159,7 @@ def execute(path: Path, timeout: int = 300) -> None:
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    stable_outputs(nb)
     write_notebook(clean_notebook(nb, keep_nbgrader=True, keep_outputs=True), path)
 
 

@@ -184,3 +184,20 @@ def test_completion_message_counts_and_congratulates(built, capsys):
     assert "1 of 1 correct. Congratulations" in capsys.readouterr().out
     grading.completion_message({"q9_1": None}, prefix="q9_", bank=bank)
     assert "No answers yet" in capsys.readouterr().out
+
+
+def test_stable_outputs_merge_streams_and_hide_the_kernel_file():
+    """Two runs of an answer key differ only where the kernel flushed or in its temp file's pid."""
+    cell = nbformat.v4.new_code_cell("print('a'); print('b')")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="1554 cows\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="ICC = 0.204\n"),
+        nbformat.v4.new_output("stream", name="stderr",
+                               text="/tmp/ipykernel_25792/3884521440.py:1: ConvergenceWarning: boundary\n"),
+    ]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    build.stable_outputs(nb)
+    assert [(o.name, o.text) for o in nb.cells[0].outputs] == [
+        ("stdout", "1554 cows\nICC = 0.204\n"),
+        ("stderr", "<cell>:1: ConvergenceWarning: boundary\n"),
+    ]
