@@ -327,7 +327,15 @@ class _Profile:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
             for u0 in starts:
-                res = optimize.minimize(f, u0, method="BFGS", options=dict(gtol=1e-8))
+                if len(u0) == 1:
+                    # one free parameter (a random-intercept model: sigma): Brent's method needs
+                    # a third of the deviance evaluations BFGS with numerical gradients makes
+                    r1 = optimize.minimize_scalar(lambda a: f(np.array([a])),
+                                                  bracket=(u0[0] - 0.05, u0[0] + 0.05),
+                                                  method="brent", tol=1e-10)
+                    res = optimize.OptimizeResult(x=np.array([r1.x]), fun=r1.fun)
+                else:
+                    res = optimize.minimize(f, u0, method="BFGS", options=dict(gtol=1e-8))
                 if best is None or res.fun < best.fun:
                     best = res
         dev, z = float(best.fun), self._from_free(best.x, free)
